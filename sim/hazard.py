@@ -1,0 +1,123 @@
+"""Storm intensity over time per region, and the ground, roof and road state it leaves behind.
+
+Keyframes are interpolated to hourly values (value for hour h is taken at h + 0.5 with linear
+interpolation, at h with step interpolation). Accumulations (snow on the ground and on roofs,
+ice) are integrated hour by hour; their melt and clearing rates are assumptions listed in
+docs/ASSUMPTIONS.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import HAZARD_VARIABLES, RegionHazard, Scenario
+
+# Degree-hour melt of snow: 0.15 cm of snow per degree C above zero per hour (degree-day factors of
+# 3-5 mm water equivalent per degree-day at ~100 kg/m3 fresh snow; assumption).
+SNOW_MELT_CM_PER_DEG_H = 0.15
+ROAD_CLEARING_PER_H = 0.03      # ploughing and traffic compaction: 3% of road snow removed an hour (assumption)
+ROOF_MELT_FACTOR = 0.5          # roofs lose snow at half the ground melt rate (assumption)
+ICE_MELT_MM_PER_DEG_H = 0.5     # assumption
+ROAD_ICE_TREATMENT_PER_H = 0.05  # salting and gritting (assumption)
+# Roof load per cm of settled snow, 0.01-0.03 kN/m2 (density 100-300 kg/m3, DOMAIN_FACTS "Snow load"):
+SNOW_LOAD_KN_M2_PER_CM = 0.02
+ICE_LOAD_KN_M2_PER_MM = 0.009   # glaze ice, 900 kg/m3
+# An hour counts as "storm" when any of these is exceeded (used for "report after the storm").
+STORM_SNOW_CM_H = 0.1
+STORM_ICE_MM_H = 0.1
+STORM_RAIN_MM_H = 10.0
+STORM_WIND_MS = 17.2            # force 8 gale
+STORM_COLD_C = -10.0
+
+
+def interpolate(spec: RegionHazard, variable: str, hours: int) -> np.ndarray:
+    """Hourly values of one variable from the keyframes that give it (held flat outside them)."""
+    points = [(k.h, getattr(k, variable)) for k in spec.keyframes if getattr(k, variable) is not None]
+    if not points:
+        return np.zeros(hours)
+    xs = np.array([p[0] for p in points], dtype=float)
+    ys = np.array([p[1] for p in points], dtype=float)
+    if spec.interpolation == "step":
+        t = np.arange(hours, dtype=float)
+        idx = np.searchsorted(xs, t, side="right") - 1
+        return ys[np.clip(idx, 0, len(ys) - 1)]
+    t = np.arange(hours, dtype=float) + 0.5
+    return np.interp(t, xs, ys)
+
+
+@dataclass(frozen=True)
+class HazardField:
+    """Hourly storm and its derived state, arrays of shape (regions, hours)."""
+
+    region_ids: tuple[str, ...]
+    snowfall_cm_h: np.ndarray
+    ice_mm_h: np.ndarray
+    temp_c: np.ndarray
+    wind_ms: np.ndarray
+    rain_mm_h: np.ndarray
+    snow_depth_cm: np.ndarray      # on roads and open ground, at the end of each hour
+    roof_snow_cm: np.ndarray
+    ice_acc_mm: np.ndarray
+    road_index: np.ndarray         # 0 dry road .. 1 worst (snow, ice, drifting)
+    first_snow_factor: np.ndarray  # 1 at the onset of the season's first snow, decaying
+    roof_load_kn_m2: np.ndarray
+    storm_end_h: np.ndarray        # per region: hour after the last storm hour (0 if none)
+
+    @property
+    def hours(self) -> int:
+        return self.temp_c.shape[1]
+
+    def speed_factor(self, hour: int) -> np.ndarray:
+        """Road speed as a share of normal per region: arterial speeds fall 30-40% on snowy pavement (FHWA)."""
+        h = min(max(hour, 0), self.hours - 1)
+        return 1.0 - 0.4 * self.road_index[:, h]
+
+
+def build_hazard(scenario: Scenario, hours: int | None = None) -> HazardField:
+    """Interpolate and integrate every region's storm over the horizon."""
+    n = hours if hours is not None else scenario.duration_h
+    ids = tuple(scenario.region_ids)
+    raw = {v: np.vstack([interpolate(scenario.hazard[r], v, n) for r in ids]) for v in HAZARD_VARIABLES}
+    first = np.array([scenario.hazard[r].first_snow_of_season for r in ids])
+    return derive(ids, raw, first)
+
+
+def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], first_snow: np.ndarray) -> HazardField:
+    """Accumulations and road state from hourly intensities."""
+    snow, ice, temp = raw["snowfall_cm_h"], raw["ice_mm_h"], raw["temp_c"]
+    wind, rain = raw["wind_ms"], raw["rain_mm_h"]
+    n_r, n = temp.shape
+    depth = np.zeros((n_r, n))
+    roof = np.zeros((n_r, n))
+    ice_acc = np.zeros((n_r, n))
+    d = np.zeros(n_r)
+    rf = np.zeros(n_r)
+    ia = np.zeros(n_r)
+    for h in range(n):
+        warm = np.maximum(temp[:, h], 0.0)
+        # rain on snow adds weight on roofs; counted as 0.1 cm snow-equivalent per mm when below 2 C.
+        wet = np.where(temp[:, h] < 2.0, rain[:, h] * 0.1, 0.0)
+        d = np.maximum(d * (1 - ROAD_CLEARING_PER_H) + snow[:, h] - SNOW_MELT_CM_PER_DEG_H * warm, 0.0)
+        rf = np.maximum(rf + snow[:, h] + wet - ROOF_MELT_FACTOR * SNOW_MELT_CM_PER_DEG_H * warm, 0.0)
+        ia = np.maximum(ia * (1 - ROAD_ICE_TREATMENT_PER_H) + ice[:, h] - ICE_MELT_MM_PER_DEG_H * warm, 0.0)
+        depth[:, h], roof[:, h], ice_acc[:, h] = d, rf, ia
+    # Road condition index (assumption): falling snow, freezing rain, lying snow, ice and drifting.
+    drive = 0.8 * snow + 1.5 * ice + 0.08 * depth + 0.5 * ice_acc + 0.02 * wind * (snow > 0)
+    road_index = 1.0 - np.exp(-drive)
+    # First-snow effect (Eisenberg & Warner 2005; Hitchens 2023): extra crash risk at the onset of the
+    # season's first snow, decaying with a 12 h time constant (assumption).
+    fs = np.zeros((n_r, n))
+    for r in range(n_r):
+        if first_snow[r]:
+            onset = np.flatnonzero(snow[r] > STORM_SNOW_CM_H)
+            if onset.size:
+                t = np.arange(n) - onset[0]
+                fs[r] = np.where(t >= 0, np.exp(-np.maximum(t, 0) / 12.0), 0.0)
+    roof_load = SNOW_LOAD_KN_M2_PER_CM * roof + ICE_LOAD_KN_M2_PER_MM * ice_acc
+    active = ((snow > STORM_SNOW_CM_H) | (ice > STORM_ICE_MM_H) | (rain > STORM_RAIN_MM_H)
+              | (wind > STORM_WIND_MS) | (temp < STORM_COLD_C))
+    storm_end = np.array([(np.flatnonzero(a)[-1] + 1) if a.any() else 0 for a in active], dtype=float)
+    return HazardField(ids, snow, ice, temp, wind, rain, depth, roof, ice_acc, road_index, fs, roof_load,
+                       storm_end)

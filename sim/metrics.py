@@ -1,0 +1,336 @@
+"""Figures from the event log (DESIGN rule 6): the claims table, hourly series and headline figures.
+
+Every figure here is computed from the ordered event log (plus the static facts of each claim and
+each staff member), so any number in a report can be traced back to the claims behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.ops.log import STAGES, TRACK_NAMES, Ev
+from sim.scenario import ROLES
+
+SERVICE_LEVEL_S = 20.0  # call-centre target: 80% of calls answered within 20 s (DOMAIN_FACTS, Operations)
+PERCENTILES = (50, 90, 99)
+CLEARED_SHARE = 0.1     # backlog "cleared" once back under 10% of its peak
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What metrics need from a finished (or paused) run: its log, claim facts, staff and clock."""
+
+    events: dict[str, np.ndarray]        # columns of the log, ordered by time then sequence
+    claims: pd.DataFrame                 # static facts: claim_id, agent_type, region, ...
+    staff: pd.DataFrame                  # staff_id, role, pool, slots, hourly_cost, ...
+    horizon_h: float
+    region_ids: tuple[str, ...]
+
+
+def ordered_events(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The log sorted by time, ties kept in the order they were logged."""
+    order = np.lexsort((np.arange(len(raw["t_h"])), raw["t_h"]))
+    return {k: v[order] for k, v in raw.items()}
+
+
+def _first(ev: dict[str, np.ndarray], n: int, code: Ev, value: float | None = None) -> np.ndarray:
+    """Time of each claim's first event of a kind (NaN where it never happened)."""
+    out = np.full(n, np.nan)
+    mask = ev["code"] == int(code)
+    if value is not None:
+        mask &= ev["value"] == value
+    np.fmin.at(out, ev["claim_id"][mask], ev["t_h"][mask])
+    return out
+
+
+def _value_of_first(ev: dict[str, np.ndarray], n: int, code: Ev) -> np.ndarray:
+    out = np.full(n, np.nan)
+    mask = ev["code"] == int(code)
+    ids = ev["claim_id"][mask][::-1]           # assign in reverse so the first occurrence wins
+    out[ids] = ev["value"][mask][::-1]
+    return out
+
+
+def _count(ev: dict[str, np.ndarray], n: int, code: Ev) -> np.ndarray:
+    mask = ev["code"] == int(code)
+    return np.bincount(ev["claim_id"][mask], minlength=n).astype(np.int32)
+
+
+def claims_table(rec: RunRecord) -> pd.DataFrame:
+    """One row per claim: its facts, every timestamp of its life (hours since start), and its outcome."""
+    ev = rec.events
+    df = rec.claims.copy()
+    n = len(df)
+    t = {
+        "reported_h": np.fmin(_first(ev, n, Ev.CALL_PLACED), _first(ev, n, Ev.APP_REPORT)),
+        "answered_h": _first(ev, n, Ev.CALL_ANSWERED),
+        "first_contact_h": _first(ev, n, Ev.FIRST_CONTACT),
+        "registered_h": _first(ev, n, Ev.REGISTERED),
+        "triaged_h": _first(ev, n, Ev.TRIAGED),
+        "tow_start_h": _first(ev, n, Ev.TOW_START),
+        "tow_end_h": _first(ev, n, Ev.TOW_END),
+        "survey_start_h": _first(ev, n, Ev.SURVEY_START),
+        "surveyed_h": _first(ev, n, Ev.SURVEY_END),
+        "assessment_start_h": _first(ev, n, Ev.ASSESSMENT_START),
+        "assessed_h": _first(ev, n, Ev.ASSESSMENT_END),
+        "approval_start_h": _first(ev, n, Ev.APPROVAL_START),
+        "approved_h": _first(ev, n, Ev.APPROVAL_END),
+        "documents_complete_h": _first(ev, n, Ev.DOCUMENTS_COMPLETE),
+        "prepayment_h": _first(ev, n, Ev.PREPAYMENT),
+        "paid_h": _first(ev, n, Ev.PAYMENT),
+        "closed_no_payment_h": _first(ev, n, Ev.CLOSED_NO_PAYMENT),
+        "withdrawn_h": _first(ev, n, Ev.WITHDRAWN),
+        "gave_up_h": _first(ev, n, Ev.GAVE_UP),
+    }
+    t["first_payment_h"] = np.fmin(t["prepayment_h"], t["paid_h"])
+    t["settled_h"] = np.fmin(t["paid_h"], t["closed_no_payment_h"])
+    for key, col in t.items():
+        df[key] = col
+    df["calls"] = _count(ev, n, Ev.CALL_PLACED)
+    df["calls_abandoned"] = _count(ev, n, Ev.CALL_ABANDONED)
+    track = _value_of_first(ev, n, Ev.TRIAGED)
+    df["track"] = [TRACK_NAMES[int(x)] if not math.isnan(x) else None for x in track]
+    df["prepayment_amount"] = _value_of_first(ev, n, Ev.PREPAYMENT)
+    df["paid_amount"] = np.nansum([_value_of_first(ev, n, Ev.PAYMENT), df["prepayment_amount"].to_numpy()],
+                                  axis=0)
+    outcome = np.full(n, "open", dtype=object)
+    outcome[np.isnan(t["reported_h"])] = "unreported"
+    outcome[~np.isnan(t["gave_up_h"])] = "abandoned"
+    outcome[~np.isnan(t["withdrawn_h"])] = "withdrawn"
+    outcome[~np.isnan(t["closed_no_payment_h"])] = "closed_without_payment"
+    outcome[~np.isnan(t["paid_h"])] = "paid"
+    df["outcome"] = outcome
+    return df
+
+
+def _summary(x: np.ndarray) -> dict[str, float | int | None]:
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return {"n": 0, "p50": None, "p90": None, "p99": None, "mean": None}
+    q = np.percentile(x, PERCENTILES)
+    return {"n": int(x.size), "p50": float(q[0]), "p90": float(q[1]), "p99": float(q[2]),
+            "mean": float(x.mean())}
+
+
+def censored_quantiles(duration: np.ndarray, observed: np.ndarray) -> dict[str, float | None]:
+    """Kaplan-Meier quantiles of a duration with right-censoring (None where the curve never gets there)."""
+    done, cens = duration[observed], duration[~observed]
+    if done.size == 0:
+        return {f"p{p}": None for p in PERCENTILES}
+    res = stats.ecdf(stats.CensoredData(uncensored=done, right=cens)) if cens.size else stats.ecdf(done)
+    q, f = res.cdf.quantiles, res.cdf.probabilities
+    out: dict[str, float | None] = {}
+    for p in PERCENTILES:
+        idx = np.flatnonzero(f >= p / 100 - 1e-12)
+        out[f"p{p}"] = float(q[idx[0]]) if idx.size else None
+    return out
+
+
+def backlog_series(claims: pd.DataFrame, ev: dict[str, np.ndarray], hours: int) -> pd.DataFrame:
+    """Claims waiting in each stage at the end of each hour, and all open claims."""
+    grid = np.arange(1, hours + 1, dtype=float)
+    out = {"hour": np.arange(hours)}
+    n = len(claims)
+
+    def occupancy(entry: np.ndarray, leave: np.ndarray) -> np.ndarray:
+        entry = entry[~np.isnan(entry)]
+        leave = leave[~np.isnan(leave)]
+        return (np.searchsorted(np.sort(entry), grid, side="right")
+                - np.searchsorted(np.sort(leave), grid, side="right"))
+
+    reported = claims["reported_h"].to_numpy()
+    out["backlog_reporting"] = occupancy(reported, np.fmin(claims["registered_h"].to_numpy(),
+                                                           claims["gave_up_h"].to_numpy()))
+    end_codes = {1: Ev.TOW_END, 2: Ev.SURVEY_END, 3: Ev.ASSESSMENT_END, 4: Ev.APPROVAL_END}
+    for stage, end in end_codes.items():
+        out[f"backlog_{STAGES[stage]}"] = occupancy(_first(ev, n, Ev.QUEUED, stage), _first(ev, n, end))
+    out["backlog_documents"] = occupancy(_first(ev, n, Ev.AWAITING_DOCUMENTS),
+                                         np.fmin(claims["documents_complete_h"].to_numpy(),
+                                                 claims["withdrawn_h"].to_numpy()))
+    out["backlog_payment"] = occupancy(claims["documents_complete_h"].to_numpy(), claims["paid_h"].to_numpy())
+    closed = np.fmin.reduce([claims[c].to_numpy() for c in
+                             ("settled_h", "withdrawn_h", "gave_up_h")])
+    out["backlog_open"] = occupancy(reported, closed)
+    out["incidents"] = np.bincount(np.floor(claims["incident_h"].to_numpy()).astype(int).clip(0, hours - 1),
+                                   minlength=hours)[:hours] if n else np.zeros(hours, dtype=int)
+    rep = reported[~np.isnan(reported)]
+    out["reports"] = np.bincount(np.floor(rep).astype(int).clip(0, hours - 1), minlength=hours)[:hours] \
+        if rep.size else np.zeros(hours, dtype=int)
+    settled = claims["settled_h"].to_numpy()
+    settled = settled[~np.isnan(settled)]
+    out["settled"] = np.bincount(np.floor(settled).astype(int).clip(0, hours - 1), minlength=hours)[:hours] \
+        if settled.size else np.zeros(hours, dtype=int)
+    return pd.DataFrame(out)
+
+
+def staff_figures(rec: RunRecord) -> dict[str, Any]:
+    """Utilisation and cost per role from shift and job events in the log."""
+    ev, staff, horizon = rec.events, rec.staff, rec.horizon_h
+    if staff.empty:
+        return {"utilisation": {}, "cost": {"total": 0.0}}
+    sid = ev["staff_id"]
+    on = ev["code"] == int(Ev.SHIFT_START)
+    off = ev["code"] == int(Ev.SHIFT_END)
+    n_staff = len(staff)
+    # Pair each shift start with the next end of the same person (or the horizon).
+    shift_hours = np.zeros(n_staff)
+    overtime_hours = np.zeros(n_staff)
+    std = staff["standard_hours_per_day"].to_numpy()
+    starts: dict[int, float] = {}
+    for s, t, is_on in zip(sid[on | off], ev["t_h"][on | off], on[on | off], strict=True):
+        if is_on:
+            starts[int(s)] = float(t)
+        else:
+            length = float(t) - starts.pop(int(s))
+            shift_hours[s] += length
+            overtime_hours[s] += max(length - std[s], 0.0)
+    for s, t0 in starts.items():
+        length = horizon - t0
+        shift_hours[s] += length
+        overtime_hours[s] += max(length - std[s], 0.0)
+    # Busy time: job start and end events carry the staff id.
+    busy = np.zeros(n_staff)
+    start_codes = [int(c) for c in (Ev.CALL_ANSWERED, Ev.TOW_START, Ev.SURVEY_START, Ev.ASSESSMENT_START,
+                                    Ev.APPROVAL_START)]
+    end_codes = [int(c) for c in (Ev.CALL_ENDED, Ev.TOW_END, Ev.SURVEY_END, Ev.ASSESSMENT_END, Ev.APPROVAL_END)]
+    job_start = np.isin(ev["code"], start_codes) & (sid >= 0)
+    job_end = np.isin(ev["code"], end_codes) & (sid >= 0)
+    np.add.at(busy, sid[job_end], ev["t_h"][job_end])
+    np.subtract.at(busy, sid[job_start], ev["t_h"][job_start])
+    # jobs still in hand at the horizon count up to the horizon
+    open_jobs = np.bincount(sid[job_start], minlength=n_staff) - np.bincount(sid[job_end], minlength=n_staff)
+    busy += open_jobs * horizon
+    fees = np.bincount(sid[job_end], minlength=n_staff) * staff["fee_per_job"].to_numpy()
+    regular = shift_hours - overtime_hours
+    cost = staff["hourly_cost"].to_numpy() * (regular + overtime_hours * staff["overtime_factor"].to_numpy())
+    util: dict[str, float | None] = {}
+    cost_by_role: dict[str, float] = {}
+    hours_by_role: dict[str, float] = {}
+    for role in ROLES:
+        m = (staff["role"] == role).to_numpy()
+        capacity = float((shift_hours[m] * staff["slots"].to_numpy()[m]).sum())
+        util[role] = float(busy[m].sum() / capacity) if capacity > 0 else None
+        cost_by_role[role] = float(cost[m].sum() + fees[m].sum())
+        hours_by_role[role] = float(shift_hours[m].sum())
+    return {
+        "utilisation": util,
+        "staff_hours": hours_by_role,
+        "overtime_hours": float(overtime_hours.sum()),
+        "cost": {
+            "staff": float(cost.sum()),
+            "overtime_premium": float((staff["hourly_cost"].to_numpy() * overtime_hours
+                                       * (staff["overtime_factor"].to_numpy() - 1)).sum()),
+            "partner_fees": float(fees.sum()),
+            "by_role": cost_by_role,
+            "total": float(cost.sum() + fees.sum()),
+        },
+    }
+
+
+def phone_figures(ev: dict[str, np.ndarray]) -> dict[str, float | int | None]:
+    """Phone line: calls offered, abandonment, service level within 20 s and waits, per call attempt."""
+    placed = ev["code"] == int(Ev.CALL_PLACED)
+    answered = ev["code"] == int(Ev.CALL_ANSWERED)
+    abandoned = ev["code"] == int(Ev.CALL_ABANDONED)
+    n_calls = int(placed.sum())
+    if n_calls == 0:
+        return {"calls": 0, "answered": 0, "abandoned": 0, "abandonment_rate": None,
+                "service_level_20s": None, "mean_wait_min": None}
+    # A call's wait: from its placing to its answer or abandonment. Calls of one claim are sequential,
+    # so the k-th placed call of a claim pairs with its k-th answer-or-abandonment.
+    keys_p = ev["claim_id"][placed]
+    t_p = ev["t_h"][placed]
+    fin = answered | abandoned
+    keys_f, t_f, is_ans = ev["claim_id"][fin], ev["t_h"][fin], answered[fin]
+    op = np.lexsort((t_p, keys_p))
+    of = np.lexsort((t_f, keys_f))
+    keys_p, t_p = keys_p[op], t_p[op]
+    keys_f, t_f, is_ans = keys_f[of], t_f[of], is_ans[of]
+    # calls still waiting at the horizon have no finish; align by (claim, rank)
+    rank_p = np.arange(len(keys_p)) - np.searchsorted(keys_p, keys_p, side="left")
+    rank_f = np.arange(len(keys_f)) - np.searchsorted(keys_f, keys_f, side="left")
+    idx = {(int(k), int(r)): i for i, (k, r) in enumerate(zip(keys_p, rank_p, strict=True))}
+    waits = np.full(len(keys_p), np.nan)
+    answered_flag = np.zeros(len(keys_p), dtype=bool)
+    for k, r, t, a in zip(keys_f, rank_f, t_f, is_ans, strict=True):
+        i = idx[(int(k), int(r))]
+        waits[i] = t - t_p[i]
+        answered_flag[i] = a
+    within = answered_flag & (waits * 3600.0 <= SERVICE_LEVEL_S + 1e-9)
+    n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
+    finished = n_ans + n_ab
+    return {
+        "calls": n_calls,
+        "answered": n_ans,
+        "abandoned": n_ab,
+        "abandonment_rate": n_ab / finished if finished else None,
+        "service_level_20s": float(within.sum() / finished) if finished else None,
+        "mean_wait_min": float(np.nanmean(waits[answered_flag]) * 60.0) if answered_flag.any() else None,
+        "p_wait": float(np.mean(waits[~np.isnan(waits)] > 1e-12)) if finished else None,
+    }
+
+
+def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict[str, Any]:
+    """The headline figures of one run."""
+    reported = claims["reported_h"].notna()
+    settled = claims["settled_h"].notna()
+    outcome = claims["outcome"]
+    latency = (claims["settled_h"] - claims["reported_h"]).to_numpy()
+    exit_h = np.fmin.reduce([claims[c].to_numpy() for c in ("settled_h", "withdrawn_h", "gave_up_h")])
+    # Censored view: every reported claim, settled (observed) or not yet (censored at its exit or horizon).
+    r = reported.to_numpy()
+    dur = np.where(np.isnan(exit_h), rec.horizon_h, exit_h)[r] - claims["reported_h"].to_numpy()[r]
+    obs = settled.to_numpy()[r]
+
+    def by(column: str) -> dict[str, Any]:
+        out = {}
+        for key, grp in claims[settled].groupby(column):
+            out[str(key)] = _summary((grp["settled_h"] - grp["reported_h"]).to_numpy())
+        return out
+
+    peak_idx = int(backlog["backlog_open"].to_numpy().argmax()) if len(backlog) else 0
+    peak = int(backlog["backlog_open"].iloc[peak_idx]) if len(backlog) else 0
+    after = backlog["backlog_open"].to_numpy()[peak_idx:]
+    cleared = np.flatnonzero(after <= CLEARED_SHARE * peak)
+    staff = staff_figures(rec)
+    phone = phone_figures(rec.events)
+    first_contact = (claims["first_contact_h"] - claims["reported_h"]).to_numpy()
+    first_payment = (claims["first_payment_h"] - claims["reported_h"]).to_numpy()
+    n_rep = int(reported.sum())
+    paid = claims["paid_h"].notna()
+    within_7d = ((claims["first_payment_h"] - claims["reported_h"]) <= 168).sum()
+    return {
+        "incidents_total": len(claims),
+        "claims_total": n_rep,
+        "claims_settled": int(settled.sum()),
+        "claims_paid": int(paid.sum()),
+        "claims_closed_without_payment": int((outcome == "closed_without_payment").sum()),
+        "claims_withdrawn": int(outcome.isin(["withdrawn", "abandoned"]).sum()),
+        "claims_abandoned_reporting": int((outcome == "abandoned").sum()),
+        "claims_open": int((outcome == "open").sum()),
+        "incidents_unreported": int((outcome == "unreported").sum()),
+        "abandonment_rate": phone["abandonment_rate"],
+        "service_level_20s": phone["service_level_20s"],
+        "phone": phone,
+        "settlement_latency_hours": _summary(latency),
+        "settlement_latency_censored_hours": censored_quantiles(dur, obs) if r.any() else None,
+        "settlement_latency_by_agent_type": by("agent_type"),
+        "settlement_latency_by_track": by("track"),
+        "first_contact_hours": _summary(first_contact),
+        "first_payment_hours": _summary(first_payment),
+        "paid_or_prepaid_within_7d_share": float(within_7d / n_rep) if n_rep else None,
+        "loss_total": float(claims["loss_amount"].sum()),
+        "paid_total": float(claims["paid_amount"].sum()),
+        "backlog": {"peak": peak, "peak_hour": peak_idx + 1 if len(backlog) else None,
+                    "cleared_hour": int(peak_idx + cleared[0] + 1) if cleared.size and peak else None},
+        "utilisation": staff["utilisation"],
+        "staff_hours": staff.get("staff_hours", {}),
+        "overtime_hours": staff.get("overtime_hours", 0.0),
+        "cost": staff["cost"],
+    }

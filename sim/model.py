@@ -1,0 +1,148 @@
+"""ClaimsModel: one step is one simulated hour of storm, policyholders and the insurer's operation.
+
+Mesa owns the agents and the world clock; SimPy owns the insurer's queues (DESIGN rule 2). Each
+step the policyholders react to the hour's hazard and produce incidents, then the SimPy
+environment, which lives inside the model and is advanced by nothing else, runs to the end of
+the hour. A run is a pure function of (scenario, plan, seed, code version) (DESIGN rule 7).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mesa
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.agents import POPULATIONS, Population
+from sim.hazard import HazardField, build_hazard
+from sim.metrics import RunRecord, ordered_events
+from sim.ops.claim import Claim
+from sim.ops.log import Ev, EventLog
+from sim.ops.operation import Operation
+from sim.rng import Streams
+from sim.scenario import ROLES, Scenario
+
+
+class ClaimsModel(mesa.Model):
+    """The world and the operation for one scenario, plan and seed.
+
+    Drive it from outside with `step()` (one hour), `run_for(n)`, `run_until(t)` or `run()`;
+    read it with `spec` (the resolved scenario), `hour`, `claims`, `log`, `ops.snapshot()` and `datacollector`.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, hours: int | None = None) -> None:
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.spec = scenario  # `Model.scenario` is Mesa's own experiment object
+        self.seed = seed
+        self.horizon_h = scenario.duration_h if hours is None else max(1, min(int(hours), scenario.duration_h))
+        self.streams = Streams(seed)
+        self.hazard: HazardField = build_hazard(scenario)
+        self.env = simpy.Environment()
+        self.log = EventLog()
+        self.claims: list[Claim] = []
+        self.incidents_by_hour: list[int] = []
+        self.ops = Operation(self.env, scenario, self.hazard, self.log)
+        self.populations: dict[str, Population] = {
+            name: cls(self, scenario) for name, cls in POPULATIONS.items()}
+        self._clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+
+    # ------------------------------------------------------------------ clock
+
+    @property
+    def hour(self) -> int:
+        """Hours simulated so far."""
+        return int(self.time)
+
+    def hour_of_day(self, hour: int) -> int:
+        return int(self._clock_offset_h + hour) % 24
+
+    # ------------------------------------------------------------------ stepping
+
+    def step(self) -> None:
+        """Simulate the hour [h, h+1): hazard response and incidents, then the operation catches up."""
+        h = self.steps - 1
+        before = len(self.claims)
+        for population in self.populations.values():
+            for index, kind in population.step(h):
+                population.agents[index].incident(kind, h)
+        self.incidents_by_hour.append(len(self.claims) - before)
+        self.env.run(until=h + 1)
+        self.datacollector.collect(self)
+        if h + 1 >= self.horizon_h:
+            self.running = False
+
+    def run(self, progress: object | None = None) -> None:
+        """Run to the horizon; `progress(hour, horizon)` is called after every hour."""
+        while self.running:
+            self.step()
+            if callable(progress):
+                progress(self.hour, self.horizon_h)
+
+    def register_claim(self, claim: Claim, report_at_h: float) -> None:
+        """Record an incident in the log and hand the claim to the operation."""
+        self.claims.append(claim)
+        self.log.add(claim.incident_h, claim.claim_id, Ev.INCIDENT)
+        self.ops.submit(claim, report_at_h)
+
+    # ------------------------------------------------------------------ reading the run
+
+    def record(self) -> RunRecord:
+        """The log, claim facts and staff of the run so far, for `sim.metrics`."""
+        rids = self.spec.region_ids
+        claims = pd.DataFrame({
+            "claim_id": np.array([c.claim_id for c in self.claims], dtype=np.int64),
+            "agent_type": pd.Series([c.agent_type for c in self.claims], dtype=object),
+            "agent_id": np.array([c.agent_id for c in self.claims], dtype=np.int64),
+            "region": pd.Series([rids[c.region] for c in self.claims], dtype=object),
+            "incident_type": pd.Series([c.incident_type for c in self.claims], dtype=object),
+            "loss_amount": np.array([c.loss_amount for c in self.claims], dtype=np.float64),
+            "channel": pd.Series([c.channel for c in self.claims], dtype=object),
+            "incident_h": np.array([c.incident_h for c in self.claims], dtype=np.float64),
+        })
+        roles = self.spec.operations.staff
+        staff = pd.DataFrame({
+            "staff_id": [s.staff_id for s in self.ops.staff],
+            "role": [s.role for s in self.ops.staff],
+            "pool": [s.pool for s in self.ops.staff],
+            "slots": [s.slots for s in self.ops.staff],
+            "shift_start_h": [s.roster.start_h for s in self.ops.staff],
+            "shift_end_h": [s.roster.end_h for s in self.ops.staff],
+            "hourly_cost": [roles[s.role].hourly_cost for s in self.ops.staff],
+            "overtime_factor": [roles[s.role].overtime_factor for s in self.ops.staff],
+            "standard_hours_per_day": [roles[s.role].standard_hours_per_day for s in self.ops.staff],
+            "fee_per_job": [roles[s.role].fee_per_job for s in self.ops.staff],
+        })
+        events = ordered_events(self.log.arrays())
+        # Incidents are logged when drawn, at their time within the hour; nothing later than now counts.
+        keep = events["t_h"] <= self.time
+        return RunRecord({k: v[keep] for k, v in events.items()}, claims[claims["incident_h"] <= self.time]
+                         .reset_index(drop=True), staff, float(self.time), tuple(rids))
+
+    # ------------------------------------------------------------------ hourly series
+
+    def _reporters(self) -> dict[str, object]:
+        reporters: dict[str, object] = {
+            "hour": lambda m: m.steps - 1,
+            "incidents": lambda m: m.incidents_by_hour[-1],
+        }
+        variables = ("snowfall_cm_h", "ice_mm_h", "temp_c", "wind_ms", "rain_mm_h", "snow_depth_cm",
+                     "roof_load_kn_m2", "road_index")
+        for r, rid in enumerate(self.spec.region_ids):
+            for var in variables:
+                reporters[f"{var}.{rid}"] = functools.partial(_hazard_value, var, r)
+        for role in ROLES:
+            for what in ("waiting", "on_duty", "busy"):
+                reporters[f"{what}_{role}"] = functools.partial(_snapshot_value, f"{what}_{role}")
+        return reporters
+
+
+def _hazard_value(variable: str, region: int, model: ClaimsModel) -> float:
+    return float(getattr(model.hazard, variable)[region, model.steps - 1])
+
+
+def _snapshot_value(key: str, model: ClaimsModel) -> float:
+    return model.ops.snapshot()[key]

@@ -1,0 +1,136 @@
+"""Staff as roster-following processes that pull the next job from their queue (DESIGN rule 4).
+
+Capacity that changes over the day (shifts, leave, 24-hour duty) falls out of who is on shift;
+a staff member finishes the job in hand when the shift ends, and the extra time shows as overtime.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import simpy
+
+from sim.ops.log import Ev, EventLog
+from sim.ops.queues import Job, WorkQueue
+from sim.scenario import RosterSpec, StaffRole
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A daily shift window, in hours of the clock; simulated time 0 is `clock_offset_h` on the clock."""
+
+    start_h: float
+    end_h: float
+    clock_offset_h: float
+
+    def window(self, now: float) -> tuple[float, float]:
+        """The shift window that contains `now`, or else the next one (simulated hours)."""
+        day = math.floor((now + self.clock_offset_h) / 24.0) - 1
+        while True:
+            start = day * 24.0 + self.start_h - self.clock_offset_h
+            end = day * 24.0 + self.end_h - self.clock_offset_h
+            if end > now:
+                return start, end
+            day += 1
+
+    def on_duty(self, t: float) -> bool:
+        start, end = self.window(t)
+        return start <= t < end
+
+
+def split_by_share(n: int, shares: list[float]) -> list[int]:
+    """Whole numbers adding up to n in proportion to shares (largest remainder)."""
+    raw = [n * s for s in shares]
+    out = [math.floor(x) for x in raw]
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - out[i]), i))
+    for i in order[: n - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def working_headcount(role: StaffRole, headcount: int) -> int:
+    """Staff who are not on leave (leave share rounded to the nearest person)."""
+    return headcount - math.floor(headcount * role.leave_share + 0.5)
+
+
+def rosters_for(spec: RosterSpec, n: int, clock_offset_h: float) -> list[Roster]:
+    """The shift of each of n staff members."""
+    counts = split_by_share(n, [s.share for s in spec.shifts])
+    out: list[Roster] = []
+    for shift, count in zip(spec.shifts, counts, strict=True):
+        out += [Roster(shift.start, shift.end, clock_offset_h)] * count
+    return out
+
+
+class StaffMember:
+    """One person (or one partner unit) of a role, pulling work while on shift.
+
+    With `slots` > 1 the person runs several jobs at once (a video surveyor guiding several scenes):
+    each slot is a process of its own that pulls from the same queue.
+    """
+
+    def __init__(self, env: simpy.Environment, log: EventLog, staff_id: int, role: str, pool: str,
+                 roster: Roster, queue: WorkQueue, slots: int = 1) -> None:
+        self.env = env
+        self.log = log
+        self.staff_id = staff_id
+        self.role = role
+        self.pool = pool
+        self.roster = roster
+        self.queue = queue
+        self.slots = slots
+        self.busy = 0
+        self.on_shift = False
+        self._slots_at_work = 0
+        for slot in range(slots):
+            env.process(self.work(slot))
+
+    def work(self, slot: int) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        while True:
+            start, end = self.roster.window(env.now)
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            self._clock_in()
+            while env.now < end:
+                get = self.queue.store.get()
+                off = env.timeout(end - env.now)
+                fired = yield get | off
+                if get not in fired:
+                    get.cancel()
+                    break
+                job: Job = fired[get].item
+                if job.cancelled:
+                    continue
+                yield from self.serve(job)
+            self._clock_out()
+
+    def serve(self, job: Job) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        self.queue.taken(job)
+        self.busy += 1
+        job.staff_id = self.staff_id
+        claim = job.claim
+        if not claim.first_contact:
+            claim.first_contact = True
+            self.log.add(env.now, claim.claim_id, Ev.FIRST_CONTACT, self.staff_id)
+        self.log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
+        job.picked.succeed()
+        yield env.timeout(job.duration(self))
+        self.log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
+        self.busy -= 1
+        job.done.succeed()
+
+    def _clock_in(self) -> None:
+        self._slots_at_work += 1
+        if self._slots_at_work == 1:
+            self.on_shift = True
+            self.log.add(self.env.now, -1, Ev.SHIFT_START, self.staff_id)
+
+    def _clock_out(self) -> None:
+        self._slots_at_work -= 1
+        if self._slots_at_work == 0:
+            self.on_shift = False
+            self.log.add(self.env.now, -1, Ev.SHIFT_END, self.staff_id)

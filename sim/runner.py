@@ -1,0 +1,120 @@
+"""One run from scenario file to results folder: the engine's entry point for the CLI and scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import __version__, metrics
+from sim.model import ClaimsModel
+from sim.ops.log import Ev
+from sim.scenario import ScenarioFile
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory."""
+
+    model: ClaimsModel
+    claims: pd.DataFrame
+    events: pa.Table
+    series: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def simulate(file: ScenarioFile, plan: str = "baseline", seed: int | None = None, hours: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run one scenario, plan and seed to the horizon and compute its figures (nothing written)."""
+    scenario = file.resolve(plan)
+    seed = scenario.seed if seed is None else seed
+    started = time.perf_counter()
+    model = ClaimsModel(scenario, seed=seed, hours=hours)
+    model.run(progress)
+    return collect(model, file, started)
+
+
+def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None) -> RunResult:
+    """Figures of a model at its current hour (it need not have reached the horizon)."""
+    rec = model.record()
+    claims = metrics.claims_table(rec)
+    backlog = metrics.backlog_series(claims, rec.events, model.hour)
+    live = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    series = pd.concat([backlog, live.drop(columns=["hour", "incidents"])], axis=1)
+    figures = metrics.figures(rec, claims, backlog)
+    scenario = model.spec
+    summary = {
+        "scenario": scenario.name,
+        "plan": scenario.plan,
+        "seed": model.seed,
+        "version": __version__,
+        "scenario_file": str(file.path),
+        "scenario_sha256": file.sha256,
+        "start": scenario.start.isoformat(),
+        "hours": model.hour,
+        "horizon_h": model.horizon_h,
+        "policyholders": {t: scenario.policyholders(t) for t in ("drivers", "farmers", "firms")},
+        "wall_time_s": round(time.perf_counter() - started, 3) if started is not None else None,
+        "figures": figures,
+    }
+    events = _events_table(rec.events)
+    return RunResult(model, claims, events, series, summary)
+
+
+def _events_table(ev: dict[str, Any]) -> pa.Table:
+    names = [e.name.lower() for e in Ev]
+    return pa.table({
+        "seq": pa.array(range(len(ev["t_h"])), pa.int64()),
+        "t_h": ev["t_h"],
+        "claim_id": ev["claim_id"],
+        "event": pa.array([names[c] for c in ev["code"]], pa.string()).dictionary_encode(),
+        "staff_id": ev["staff_id"],
+        "value": ev["value"],
+    })
+
+
+CLAIM_COLUMNS_FIRST = ["claim_id", "agent_type", "agent_id", "region", "incident_type", "loss_amount", "channel",
+                       "track", "outcome"]
+
+
+def run_dir(out: Path, scenario: str, plan: str, seed: int) -> Path:
+    return out / scenario / plan / f"seed-{seed}"
+
+
+def write(result: RunResult, folder: Path) -> Path:
+    """Write a run's folder atomically: built under a temporary name, renamed when complete."""
+    from sim import report  # matplotlib is only needed when writing
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        claims = result.claims[CLAIM_COLUMNS_FIRST + [c for c in result.claims.columns
+                                                      if c not in CLAIM_COLUMNS_FIRST]]
+        pq.write_table(pa.Table.from_pandas(claims, preserve_index=False), tmp / "claims.parquet")
+        pq.write_table(result.events, tmp / "events.parquet")
+        pq.write_table(pa.Table.from_pandas(result.series, preserve_index=False), tmp / "series.parquet")
+        report.write_plots(result, tmp)
+        report.write_markdown(result, tmp)
+        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
+        if folder.exists():
+            old = folder.with_name(folder.name + f".old-{os.getpid()}")
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
