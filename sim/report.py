@@ -100,7 +100,8 @@ def headline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     lat = f["settlement_latency_hours"]
     km = f["settlement_latency_censored_hours"] or {}
     fc, fp = f["first_contact_hours"], f["first_payment_hours"]
-    pct = (lambda v: "n/a" if v is None else f"{100 * v:.1f}%")
+    def pct(v):
+        return ("n/a" if v is None else f"{100 * v:.1f}%")
     rows = [
         ("incidents / claims reported", f"{f['incidents_total']:,} / {f['claims_total']:,}"),
         ("settled (paid + closed) / open", f"{f['claims_settled']:,} ({f['claims_paid']:,} paid) / "

@@ -8,6 +8,7 @@ and checks a file and every plan in it; `ScenarioFile.resolve(plan)` gives the f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import datetime as dt
@@ -442,19 +443,15 @@ def _plain(node: Any, path: tuple, lines: dict[tuple, int]) -> Any:
         out = {}
         for key, value in node.items():
             k = str(key) if not isinstance(key, str) else key
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 lines[path + (k,)] = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError):
-                pass
             out[k] = _plain(value, path + (k,), lines)
         return out
     if isinstance(node, CommentedSeq):
         out_list = []
         for i, value in enumerate(node):
-            try:
+            with contextlib.suppress(KeyError, TypeError):
                 lines[path + (i,)] = node.lc.item(i)[0] + 1
-            except (KeyError, TypeError):
-                pass
             out_list.append(_plain(value, path + (i,), lines))
         return out_list
     if isinstance(node, dt.date) and not isinstance(node, dt.datetime):
@@ -561,7 +558,9 @@ def _file_loc(data: Any, loc: tuple) -> tuple:
     out: list = []
     node = data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_map = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_map or in_list:
             node = node[part]
             out.append(part)
         elif i == len(loc) - 1 and isinstance(node, dict):
