@@ -111,6 +111,8 @@ class Population:
         counts = [getattr(r.portfolio, self.agent_type).count for r in scenario.regions]
         self.n = int(sum(counts))
         self.region = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        edges = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        self.slices = [(int(edges[r]), int(edges[r + 1])) for r in range(len(counts))]
         rng = model.streams.generator(f"portfolio.{self.agent_type}")
         self.build(rng, counts)
         self.at_risk = np.ones((len(self.incident_types), self.n), dtype=bool)
@@ -120,7 +122,8 @@ class Population:
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def probabilities(self, hour: int) -> list[np.ndarray | None]:  # pragma: no cover - abstract
+    def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:  # pragma: no cover
+        """Probability of each incident type this hour for policyholders `idx` (None: zero for all)."""
         raise NotImplementedError
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:  # pragma: no cover - abstract
@@ -131,29 +134,47 @@ class Population:
         return np.concatenate([d.sample(rng, c) for d, c in zip(values, counts, strict=True)]) \
             if self.n else np.zeros(0)
 
+    def region_max(self, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        """Per-region maximum of a per-policyholder column (`empty` for a region with none)."""
+        return np.array([values[a:b].max() if b > a else empty for a, b in self.slices])
+
+    def region_min(self, values: np.ndarray, empty: float = np.inf) -> np.ndarray:
+        return np.array([values[a:b].min() if b > a else empty for a, b in self.slices])
+
     def step(self, hour: int) -> list[tuple[int, int]]:
         """Draw this hour's incidents: (policyholder index, incident type) pairs, in index order.
 
-        One uniform per policyholder per hour, compared with the cumulative probabilities of the
-        competing incident types, so plans that change a rate keep the other draws identical.
+        One uniform per policyholder per hour is compared with the cumulative probabilities of the
+        competing incident types, so a plan that changes one rate leaves every other draw identical.
+        Only policyholders whose uniform falls under their region's upper bound of the total
+        probability can have an incident; exact probabilities are computed for those few alone
+        (the result is the same as computing them for everyone).
         """
         if self.n == 0:
             return []
         u = self.incident_rng.random(self.n)
-        probs = self.probabilities(hour)
-        cum = np.zeros(self.n)
-        hit_type = np.full(self.n, -1, dtype=np.int16)
-        for k, p in enumerate(probs):
+        bound = self.bound(hour)
+        parts = [np.flatnonzero(u[a:b] < bound[r]) + a for r, (a, b) in enumerate(self.slices) if bound[r] > 0]
+        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if idx.size == 0:
+            return []
+        uc = u[idx]
+        cum = np.zeros(idx.size)
+        hit_type = np.full(idx.size, -1, dtype=np.int16)
+        for k, p in enumerate(self.probabilities(hour, idx)):
             if p is None:
                 continue
             lower = cum
-            cum = cum + p * self.at_risk[k]
-            newly = (u >= lower) & (u < cum)
-            hit_type[newly] = k
-        idx = np.flatnonzero(hit_type >= 0)
-        kinds = hit_type[idx]
+            cum = cum + p * self.at_risk[k, idx]
+            hit_type[(uc >= lower) & (uc < cum)] = k
+        hit = hit_type >= 0
+        idx, kinds = idx[hit], hit_type[hit]
         self.at_risk[kinds, idx] = False
         return list(zip(idx.tolist(), kinds.tolist(), strict=True))
+
+    def bound(self, hour: int) -> np.ndarray:  # pragma: no cover - abstract
+        """Per region, an upper bound of any policyholder's total incident probability this hour."""
+        raise NotImplementedError
 
 
 class DriverPopulation(Population):
@@ -171,25 +192,36 @@ class DriverPopulation(Population):
         mrng = self.model.streams.generator("measures.sms")
         warned_u, comply_u = mrng.random(self.n), mrng.random(self.n)
         self.complies = (warned_u < sms.coverage) & (comply_u < sms.compliance) & sms.enabled
+        self.max_age_factor = self.region_max(self.battery_age_factor)
 
-    def probabilities(self, hour: int) -> list[np.ndarray | None]:
+    def _region_rates(self, hour: int) -> dict[str, np.ndarray]:
         p, hz = self.params, self.model.hazard
         hod = self.model.hour_of_day(hour)
-        exposure_r = vul.traffic_exposure(p, hz, hour, hod)
-        exposure = exposure_r[self.region]
+        exposure = vul.traffic_exposure(p, hz, hour, hod)
+        return {
+            "exposure": exposure,
+            "crash": p.crash_per_vehicle_h * exposure * vul.crash_risk(p, hz, hour),
+            "battery": p.battery_per_vehicle_h * vul.TRAFFIC_PROFILE[hod] * vul.battery_risk(p, hz.temp_c[:, hour]),
+            "stranding": vul.stranding_rate(p, hz, hour) * exposure,
+            "flood": vul.vehicle_flood_rate(p, hz, hour) * exposure,
+        }
+
+    def bound(self, hour: int) -> np.ndarray:
+        r = self._region_rates(hour)
+        # 1 - exp(-x) <= x, and the SMS cut only lowers exposure, so the sum of rates bounds the probability.
+        return r["crash"] + r["battery"] * self.max_age_factor + r["stranding"] + r["flood"]
+
+    def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
+        r = self._region_rates(hour)
+        reg = self.region[idx]
+        cut = np.ones(idx.size)
         sms = self.scenario.measures.sms_warning
         if sms.enabled and sms.sent_h <= hour < sms.sent_h + sms.lasts_h:
-            exposure = np.where(self.complies, exposure * (1 - sms.exposure_cut), exposure)
-        crash = p.crash_per_vehicle_h * exposure * vul.crash_risk(p, hz, hour)[self.region]
-        battery_r = p.battery_per_vehicle_h * vul.TRAFFIC_PROFILE[hod] * vul.battery_risk(p, hz.temp_c[:, hour])
-        battery = battery_r[self.region] * self.battery_age_factor
-        strand_r = vul.stranding_rate(p, hz, hour)
-        strand = strand_r[self.region] * exposure if strand_r.any() else None
-        flood_r = vul.vehicle_flood_rate(p, hz, hour)
-        flood = flood_r[self.region] * exposure if flood_r.any() else None
-        return [vul.rate_to_probability(crash), vul.rate_to_probability(battery),
-                None if strand is None else vul.rate_to_probability(strand),
-                None if flood is None else vul.rate_to_probability(flood)]
+            cut = np.where(self.complies[idx], 1 - sms.exposure_cut, 1.0)
+        prob = vul.rate_to_probability
+        return [prob(r["crash"][reg] * cut), prob(r["battery"][reg] * self.battery_age_factor[idx]),
+                prob(r["stranding"][reg] * cut) if r["stranding"].any() else None,
+                prob(r["flood"][reg] * cut) if r["flood"].any() else None]
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         value = float(self.vehicle_value[i])
@@ -230,21 +262,28 @@ class FarmerPopulation(Population):
                           - np.where(self.greenhouse, p.greenhouse_frost_protection_c, 0.0))
         self.greenhouse_capacity = np.where(visited, self.greenhouse_capacity * (1 + visits.roof_capacity_gain),
                                             self.greenhouse_capacity)
+        # frost strikes a farm when the region's temperature falls below threshold - microclimate
+        self.frost_margin = self.region_max(self.threshold - self.microclimate, empty=-np.inf)
+        self.weakest_greenhouse = self.region_min(np.where(self.greenhouse, self.greenhouse_capacity, np.inf))
 
-    def field_temp(self, hour: int) -> np.ndarray:
-        return self.model.hazard.temp_c[self.region, hour] + self.microclimate
-
-    def probabilities(self, hour: int) -> list[np.ndarray | None]:
+    def bound(self, hour: int) -> np.ndarray:
         hz = self.model.hazard
-        frost = (self.field_temp(hour) < self.threshold).astype(float)
-        load = hz.roof_load_kn_m2[self.region, hour]
-        collapse = (self.greenhouse & (load > self.greenhouse_capacity)).astype(float)
+        frost = hz.temp_c[:, hour] < self.frost_margin
+        collapse = hz.roof_load_kn_m2[:, hour] > self.weakest_greenhouse
+        return (frost | collapse).astype(float)
+
+    def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
+        hz = self.model.hazard
+        reg = self.region[idx]
+        frost = (hz.temp_c[reg, hour] + self.microclimate[idx] < self.threshold[idx]).astype(float)
+        load = hz.roof_load_kn_m2[reg, hour]
+        collapse = (self.greenhouse[idx] & (load > self.greenhouse_capacity[idx])).astype(float)
         return [frost, collapse]
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         value = float(self.insured_value[i])
         if kind == "crop_frost":
-            temp = float(self.field_temp(hour)[i])
+            temp = float(self.model.hazard.temp_c[self.region[i], hour] + self.microclimate[i])
             ratio = float(vul.frost_loss_ratio(np.array(self.threshold[i]), np.array(temp)))
             return value * min(max(ratio, 0.05) * _lognormal(1.0, self.params.frost_loss_noise_sigma, u), 1.0)
         return value * min(_lognormal(self.params.greenhouse_loss_median_ratio, 0.5, u), 1.0)
@@ -272,18 +311,28 @@ class FirmPopulation(Population):
         self.roof_capacity = np.where(visited, self.roof_capacity * (1 + visits.roof_capacity_gain), self.roof_capacity)
         self.pipe_factor = np.where(self.insulated, p.insulated_pipe_factor, 1.0) * np.where(
             visited, 1 - visits.pipe_risk_cut, 1.0)
+        self.weakest_roof = self.region_min(self.roof_capacity)
+        self.max_pipe_factor = self.region_max(self.pipe_factor)
 
-    def probabilities(self, hour: int) -> list[np.ndarray | None]:
+    def _region_rates(self, hour: int) -> tuple[np.ndarray, ...]:
         p, hz = self.params, self.model.hazard
-        load = hz.roof_load_kn_m2[self.region, hour]
-        roof = (load > self.roof_capacity).astype(float)
-        pipe_r = vul.pipe_rate(p, hz.temp_c[:, hour])
-        pipe = vul.rate_to_probability(pipe_r[self.region] * self.pipe_factor) if pipe_r.any() else None
-        bi_r = vul.bi_rate(p, hz.snow_depth_cm[:, hour])
-        bi = vul.rate_to_probability(bi_r[self.region]) * self.bi_cover if bi_r.any() else None
-        fl_r = vul.firm_flood_rate(p, hz.rain_mm_h[:, hour])
-        flood = vul.rate_to_probability(fl_r[self.region]) if fl_r.any() else None
-        return [roof, pipe, bi, flood]
+        return (vul.pipe_rate(p, hz.temp_c[:, hour]), vul.bi_rate(p, hz.snow_depth_cm[:, hour]),
+                vul.firm_flood_rate(p, hz.rain_mm_h[:, hour]))
+
+    def bound(self, hour: int) -> np.ndarray:
+        pipe, bi, flood = self._region_rates(hour)
+        roof = self.model.hazard.roof_load_kn_m2[:, hour] > self.weakest_roof
+        return np.where(roof, 1.0, pipe * self.max_pipe_factor + bi + flood)
+
+    def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
+        pipe, bi, flood = self._region_rates(hour)
+        reg = self.region[idx]
+        prob = vul.rate_to_probability
+        roof = (self.model.hazard.roof_load_kn_m2[reg, hour] > self.roof_capacity[idx]).astype(float)
+        return [roof,
+                prob(pipe[reg] * self.pipe_factor[idx]) if pipe.any() else None,
+                prob(bi[reg]) * self.bi_cover[idx] if bi.any() else None,
+                prob(flood[reg]) if flood.any() else None]
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         p = self.params

@@ -29,7 +29,8 @@ class ClaimsModel(mesa.Model):
     """The world and the operation for one scenario, plan and seed.
 
     Drive it from outside with `step()` (one hour), `run_for(n)`, `run_until(t)` or `run()`;
-    read it with `spec` (the resolved scenario), `hour`, `claims`, `log`, `ops.snapshot()` and `datacollector`.
+    read it with `spec` (the resolved scenario), `hour`, `claims`, `log`, `snapshot` (queues and
+    staff at the end of the last hour), `record()` and `datacollector`.
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None, hours: int | None = None) -> None:
@@ -48,6 +49,7 @@ class ClaimsModel(mesa.Model):
         self.populations: dict[str, Population] = {
             name: cls(self, scenario) for name, cls in POPULATIONS.items()}
         self._clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
+        self.snapshot: dict[str, float] = self.ops.snapshot()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
     # ------------------------------------------------------------------ clock
@@ -71,6 +73,7 @@ class ClaimsModel(mesa.Model):
                 population.agents[index].incident(kind, h)
         self.incidents_by_hour.append(len(self.claims) - before)
         self.env.run(until=h + 1)
+        self.snapshot = self.ops.snapshot()
         self.datacollector.collect(self)
         if h + 1 >= self.horizon_h:
             self.running = False
@@ -145,4 +148,4 @@ def _hazard_value(variable: str, region: int, model: ClaimsModel) -> float:
 
 
 def _snapshot_value(key: str, model: ClaimsModel) -> float:
-    return model.ops.snapshot()[key]
+    return model.snapshot[key]

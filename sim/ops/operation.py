@@ -42,6 +42,7 @@ class Operation:
                 for roster in rosters_for(self.ops.rosters[spec.roster], n, clock_offset_h):
                     slots = spec.concurrent_cases if role == "video_survey" else 1
                     self.staff.append(StaffMember(env, log, len(self.staff), role, pool, roster, queue, slots))
+        self._staffed = {id(s.queue) for s in self.staff}
         self.story = ClaimStory(self)
 
     def queue(self, role: str, region: int) -> WorkQueue:
@@ -51,8 +52,7 @@ class Operation:
         return self.queues[(role, pool)]
 
     def has_capacity(self, role: str, region: int) -> bool:
-        queue = self.queue(role, region)
-        return any(s.queue is queue for s in self.staff)
+        return id(self.queue(role, region)) in self._staffed
 
     def submit(self, claim: Claim, report_at_h: float) -> None:
         """Start the claim's life: it reports at `report_at_h` and works through the operation."""
