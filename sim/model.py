@@ -9,6 +9,7 @@ the hour. A run is a pure function of (scenario, plan, seed, code version) (DESI
 from __future__ import annotations
 
 import functools
+import time
 
 import mesa
 import numpy as np
@@ -49,6 +50,8 @@ class ClaimsModel(mesa.Model):
         self.populations: dict[str, Population] = {
             name: cls(self, scenario) for name, cls in POPULATIONS.items()}
         self._clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
+        # wall-clock seconds spent in each half of the step (for benchmarks; never part of a result)
+        self.timings = {"world_s": 0.0, "operation_s": 0.0}
         self.snapshot: dict[str, float] = self.ops.snapshot()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
@@ -68,11 +71,15 @@ class ClaimsModel(mesa.Model):
         """Simulate the hour [h, h+1): hazard response and incidents, then the operation catches up."""
         h = self.steps - 1
         before = len(self.claims)
+        t0 = time.perf_counter()
         for population in self.populations.values():
             for index, kind in population.step(h):
                 population.agents[index].incident(kind, h)
         self.incidents_by_hour.append(len(self.claims) - before)
+        t1 = time.perf_counter()
         self.env.run(until=h + 1)
+        self.timings["world_s"] += t1 - t0
+        self.timings["operation_s"] += time.perf_counter() - t1
         self.snapshot = self.ops.snapshot()
         self.datacollector.collect(self)
         if h + 1 >= self.horizon_h:
