@@ -34,7 +34,7 @@ def _load(file: Path) -> ScenarioFile:
         raise  # unreachable
 
 
-FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+FileArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False, metavar="FILE")]
 
 
 @app.command()
@@ -118,13 +118,27 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Simulate insurance claims operations through a storm, plan by plan."""
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: usage errors, like input errors, are one line and exit code 2."""
+    command = typer.main.get_command(app)
     try:
-        app()
-    except KeyboardInterrupt:
+        code = command.main(args=argv, prog_name="claimsim", standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("interrupted")
         sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as err:
+        # Click's usage errors (bad option value, missing argument) carry exit code 2 and a message.
+        if getattr(err, "exit_code", None) != 2 or not hasattr(err, "format_message"):
+            raise
+        if not err.format_message().strip():  # no arguments at all: the help was shown
+            sys.exit(0)
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see 'claimsim {ctx.info_name} --help')" if ctx is not None and ctx.parent else ""
+        err_console.print(f"error: {err.format_message()}{hint}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

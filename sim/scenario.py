@@ -542,7 +542,7 @@ class ScenarioFile:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check its spelling)"
-            more = len(exc.errors()) - 1
+            more = len({_file_loc(data, e["loc"]) for e in exc.errors()}) - 1
             raise self._error(path, msg + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")) \
                 from None
         self._resolved[plan] = scenario
