@@ -94,9 +94,9 @@ class StaffMember:
             if start > env.now:
                 yield env.timeout(start - env.now)
             self._clock_in()
+            off = env.timeout(end - env.now)
             while env.now < end:
                 get = self.queue.store.get()
-                off = env.timeout(end - env.now)
                 fired = yield get | off
                 if get not in fired:
                     get.cancel()
