@@ -1,0 +1,103 @@
+"""Shared helpers of the test suite: scenario documents built in code, YAML writing, quick runs."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ruamel.yaml import YAML
+
+from sim import metrics
+from sim.model import ClaimsModel
+from sim.scenario import ROLES, Scenario
+
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+SMALL = DATA / "small.yaml"
+REPO = TESTS.parent
+SCENARIOS = REPO / "scenarios"
+
+
+def write_yaml(doc: dict[str, Any], path: Path) -> Path:
+    """Dump a plain dict as YAML (block style, so every key has a line of its own)."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(doc, fh)
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the one line of `text` containing `needle` (fails if none or several)."""
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    assert len(hits) == 1, f"{needle!r} is on lines {hits}"
+    return hits[0]
+
+
+def staff(headcounts: dict[str, Any] | None = None, roster: str = "h24", **role_extra: Any) -> dict[str, Any]:
+    """Staff of every role on one roster (headcount 0 unless given)."""
+    headcounts = headcounts or {}
+    out = {}
+    for role in ROLES:
+        out[role] = {"headcount": headcounts.get(role, 0), "roster": roster, **role_extra.get(role, {})}
+    return out
+
+
+def minimal_doc(drivers: int = 2000, firms: int = 0, farmers: int = 0, duration_h: int = 24,
+                keyframes: list[dict[str, Any]] | None = None, headcounts: dict[str, Any] | None = None,
+                start: str = "2024-01-10T00:00:00") -> dict[str, Any]:
+    """A one-region scenario document with a 24-hour roster for every role."""
+    return {
+        "name": "mini",
+        "start": start,
+        "duration_h": duration_h,
+        "seed": 3,
+        "regions": [{"id": "r1", "name": "Region one", "service_radius_km": 15, "road_speed_kmh": 40,
+                     "portfolio": {"drivers": {"count": drivers}, "firms": {"count": firms},
+                                   "farmers": {"count": farmers}}}],
+        "hazard": {"r1": {"keyframes": copy.deepcopy(keyframes) if keyframes else [
+            {"h": 0, "temp_c": -5, "snowfall_cm_h": 0},
+            {"h": 2, "snowfall_cm_h": 2},
+            {"h": 8, "snowfall_cm_h": 0, "temp_c": -10},
+        ]}},
+        "operations": {
+            "rosters": {"h24": {"shifts": [{"start": 0, "end": 24}]}},
+            "staff": staff(headcounts if headcounts is not None else {
+                "phone": 10, "video_survey": 3, "field_survey": 3, "tow": 4, "assessment": 5, "approval": 2}),
+        },
+    }
+
+
+def build(doc: dict[str, Any], plan: str = "baseline") -> Scenario:
+    """Validate a scenario document in memory (no file, no plans)."""
+    data = copy.deepcopy(doc)
+    data.pop("plans", None)
+    data["plan"] = plan
+    return Scenario.model_validate(data)
+
+
+@dataclass
+class Run:
+    model: ClaimsModel
+    claims: pd.DataFrame
+    backlog: pd.DataFrame
+    figures: dict[str, Any]
+    events: dict[str, Any]
+
+
+def run(scenario: Scenario, seed: int = 1, hours: int | None = None) -> Run:
+    """Run a scenario in memory and compute its claims table, backlog series and figures."""
+    model = ClaimsModel(scenario, seed=seed, hours=hours)
+    model.run()
+    rec = model.record()
+    claims = metrics.claims_table(rec)
+    backlog = metrics.backlog_series(claims, rec.events, model.hour)
+    return Run(model, claims, backlog, metrics.figures(rec, claims, backlog), rec.events)
+
+
+def shipped_scenarios() -> list[Path]:
+    return sorted(SCENARIOS.glob("*.yaml"))
