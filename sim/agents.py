@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sim.model import ClaimsModel
 
 AGENT_TYPE_CODES = {"drivers": 1, "farmers": 2, "firms": 3}
+THAW_C = -2.0  # a cold spell ends when the air is back above this (assumption)
 
 
 def _lognormal(median: float, sigma: float, u: float) -> float:
@@ -187,7 +188,8 @@ class DriverPopulation(Population):
         self.vehicle_age = self.per_region([p.vehicle_age_years for p in ports], rng, counts)
         self.battery_age = self.per_region([p.battery_age_years for p in ports], rng, counts)
         self.vehicle_value = self.per_region([p.vehicle_value for p in ports], rng, counts)
-        self.battery_age_factor = 1.0 + self.params.battery_age_risk_per_year * np.maximum(self.battery_age - 3, 0)
+        self.battery_age_factor = ((1.0 + self.params.battery_age_risk_per_year * np.maximum(self.battery_age - 3, 0))
+                                   * (1.0 + self.params.vehicle_age_risk_per_year * np.maximum(self.vehicle_age, 0)))
         sms = self.scenario.measures.sms_warning
         mrng = self.model.streams.generator("measures.sms")
         warned_u, comply_u = mrng.random(self.n), mrng.random(self.n)
@@ -266,6 +268,13 @@ class FarmerPopulation(Population):
         self.frost_margin = self.region_max(self.threshold - self.microclimate, empty=-np.inf)
         self.weakest_greenhouse = self.region_min(np.where(self.greenhouse, self.greenhouse_capacity, np.inf))
 
+    def coldest_ahead(self, region: int, hour: int) -> float:
+        """The lowest air temperature from `hour` until the cold spell ends (air back above THAW_C)."""
+        temps = self.model.hazard.temp_c[region, hour:]
+        thaw = np.flatnonzero(temps > THAW_C)
+        end = int(thaw[0]) if thaw.size else temps.size
+        return float(temps[: max(end, 1)].min())
+
     def bound(self, hour: int) -> np.ndarray:
         hz = self.model.hazard
         frost = hz.temp_c[:, hour] < self.frost_margin
@@ -283,7 +292,8 @@ class FarmerPopulation(Population):
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         value = float(self.insured_value[i])
         if kind == "crop_frost":
-            temp = float(self.model.hazard.temp_c[self.region[i], hour] + self.microclimate[i])
+            # The damage shows after the thaw: it is set by the coldest hour of the cold spell that began now.
+            temp = float(self.coldest_ahead(int(self.region[i]), hour) + self.microclimate[i])
             ratio = float(vul.frost_loss_ratio(np.array(self.threshold[i]), np.array(temp)))
             return value * min(max(ratio, 0.05) * _lognormal(1.0, self.params.frost_loss_noise_sigma, u), 1.0)
         return value * min(_lognormal(self.params.greenhouse_loss_median_ratio, 0.5, u), 1.0)

@@ -56,12 +56,17 @@ def run(
         _fail(err)
     seed = scenario.seed if seed is None else seed
     horizon = scenario.duration_h if hours is None else min(hours, scenario.duration_h)
+    folder = runner.run_dir(out, scenario.name, plan, seed)
+    try:  # find an unusable --out now, not after the run
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("h"), TimeElapsedColumn(), console=err_console, disable=quiet,
                   transient=False) as bar:
         task = bar.add_task(f"{scenario.name} / {plan} / seed {seed}", total=horizon)
         result = runner.simulate(sf, plan, seed, hours, progress=lambda h, _n: bar.update(task, completed=h))
-    folder = runner.write(result, runner.run_dir(out, scenario.name, plan, seed))
+    folder = runner.write(result, folder)
     if not quiet:
         table = Table(title=f"{scenario.name} / {plan} / seed {seed}", show_header=True)
         table.add_column("figure")
@@ -69,7 +74,7 @@ def run(
         for key, value in report.headline_rows(result.summary):
             table.add_row(key, value)
         out_console.print(table)
-    out_console.print(f"results: {folder}", highlight=False)
+    out_console.print(f"results: {folder}", highlight=False, soft_wrap=True)
 
 
 @app.command()

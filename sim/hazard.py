@@ -24,12 +24,11 @@ ROAD_ICE_TREATMENT_PER_H = 0.05  # salting and gritting (assumption)
 # Roof load per cm of settled snow, 0.01-0.03 kN/m2 (density 100-300 kg/m3, DOMAIN_FACTS "Snow load"):
 SNOW_LOAD_KN_M2_PER_CM = 0.02
 ICE_LOAD_KN_M2_PER_MM = 0.009   # glaze ice, 900 kg/m3
-# An hour counts as "storm" when any of these is exceeded (used for "report after the storm").
+# An hour counts as "storm" when any of these is exceeded (used for "report after the storm"; assumption).
 STORM_SNOW_CM_H = 0.1
 STORM_ICE_MM_H = 0.1
 STORM_RAIN_MM_H = 10.0
 STORM_WIND_MS = 17.2            # force 8 gale
-STORM_COLD_C = -10.0
 
 
 def interpolate(spec: RegionHazard, variable: str, hours: int) -> np.ndarray:
@@ -116,8 +115,8 @@ def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], first_snow: np.ndar
                 t = np.arange(n) - onset[0]
                 fs[r] = np.where(t >= 0, np.exp(-np.maximum(t, 0) / 12.0), 0.0)
     roof_load = SNOW_LOAD_KN_M2_PER_CM * roof + ICE_LOAD_KN_M2_PER_MM * ice_acc
-    active = ((snow > STORM_SNOW_CM_H) | (ice > STORM_ICE_MM_H) | (rain > STORM_RAIN_MM_H)
-              | (wind > STORM_WIND_MS) | (temp < STORM_COLD_C))
+    # Cold alone does not keep people in: a cold wave without snow, ice, rain or gale has no "storm" hours.
+    active = (snow > STORM_SNOW_CM_H) | (ice > STORM_ICE_MM_H) | (rain > STORM_RAIN_MM_H) | (wind > STORM_WIND_MS)
     storm_end = np.array([(np.flatnonzero(a)[-1] + 1) if a.any() else 0 for a in active], dtype=float)
     return HazardField(ids, snow, ice, temp, wind, rain, depth, roof, ice_acc, road_index, fs, roof_load,
                        storm_end)

@@ -31,6 +31,7 @@ class RunRecord:
     staff: pd.DataFrame                  # staff_id, role, pool, slots, hourly_cost, ...
     horizon_h: float
     region_ids: tuple[str, ...]
+    clock_offset_h: float = 0.0          # clock hour of the day at simulated time 0
 
 
 def ordered_events(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -178,22 +179,26 @@ def staff_figures(rec: RunRecord) -> dict[str, Any]:
     on = ev["code"] == int(Ev.SHIFT_START)
     off = ev["code"] == int(Ev.SHIFT_END)
     n_staff = len(staff)
-    # Pair each shift start with the next end of the same person (or the horizon).
-    shift_hours = np.zeros(n_staff)
-    overtime_hours = np.zeros(n_staff)
-    std = staff["standard_hours_per_day"].to_numpy()
+    # Pair each shift start with the next end of the same person (or the horizon), then count the
+    # hours worked on each clock day: overtime is what a day holds beyond the standard day.
+    n_days = int(math.ceil((horizon + rec.clock_offset_h) / 24.0)) + 1
+    day_hours = np.zeros((n_staff, n_days))
+    day_edges = np.arange(n_days + 1) * 24.0 - rec.clock_offset_h
+
+    def worked(s: int, t0: float, t1: float) -> None:
+        day_hours[s] += np.clip(np.minimum(day_edges[1:], t1) - np.maximum(day_edges[:-1], t0), 0.0, None)
+
     starts: dict[int, float] = {}
     for s, t, is_on in zip(sid[on | off], ev["t_h"][on | off], on[on | off], strict=True):
         if is_on:
             starts[int(s)] = float(t)
         else:
-            length = float(t) - starts.pop(int(s))
-            shift_hours[s] += length
-            overtime_hours[s] += max(length - std[s], 0.0)
+            worked(int(s), starts.pop(int(s)), float(t))
     for s, t0 in starts.items():
-        length = horizon - t0
-        shift_hours[s] += length
-        overtime_hours[s] += max(length - std[s], 0.0)
+        worked(s, t0, horizon)
+    shift_hours = day_hours.sum(axis=1)
+    std = staff["standard_hours_per_day"].to_numpy()
+    overtime_hours = np.clip(day_hours - std[:, None], 0.0, None).sum(axis=1)
     # Busy time: job start and end events carry the staff id.
     busy = np.zeros(n_staff)
     start_codes = [int(c) for c in (Ev.CALL_ANSWERED, Ev.TOW_START, Ev.SURVEY_START, Ev.ASSESSMENT_START,
@@ -283,8 +288,9 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
     outcome = claims["outcome"]
     latency = (claims["settled_h"] - claims["reported_h"]).to_numpy()
     exit_h = np.fmin.reduce([claims[c].to_numpy() for c in ("settled_h", "withdrawn_h", "gave_up_h")])
-    # Censored view: every reported claim, settled (observed) or not yet (censored at its exit or horizon).
-    r = reported.to_numpy()
+    # Censored view: reported claims that are settled (observed) or still open (censored at the horizon).
+    # Withdrawn and abandoned claims will never settle: a competing outcome, left out here.
+    r = (reported & (settled | (outcome == "open"))).to_numpy()
     dur = np.where(np.isnan(exit_h), rec.horizon_h, exit_h)[r] - claims["reported_h"].to_numpy()[r]
     obs = settled.to_numpy()[r]
 
@@ -327,7 +333,7 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
         "paid_or_prepaid_within_7d_share": float(within_7d / n_rep) if n_rep else None,
         "loss_total": float(claims["loss_amount"].sum()),
         "paid_total": float(claims["paid_amount"].sum()),
-        "backlog": {"peak": peak, "peak_hour": peak_idx + 1 if len(backlog) else None,
+        "backlog": {"peak": peak, "peak_hour": peak_idx + 1 if peak else None,
                     "cleared_hour": int(peak_idx + cleared[0] + 1) if cleared.size and peak else None},
         "utilisation": staff["utilisation"],
         "staff_hours": staff.get("staff_hours", {}),

@@ -70,6 +70,9 @@ class ClaimsModel(mesa.Model):
     def step(self) -> None:
         """Simulate the hour [h, h+1): hazard response and incidents, then the operation catches up."""
         h = self.steps - 1
+        if h >= self.horizon_h:  # stepping past the horizon simulates nothing
+            self.running = False
+            return
         before = len(self.claims)
         t0 = time.perf_counter()
         for population in self.populations.values():
@@ -84,6 +87,17 @@ class ClaimsModel(mesa.Model):
         self.datacollector.collect(self)
         if h + 1 >= self.horizon_h:
             self.running = False
+
+    def run_until(self, end_time: float) -> None:
+        """Advance to `end_time` hours, never past the horizon."""
+        end = min(float(end_time), float(self.horizon_h))
+        if end > self.time:
+            super().run_until(end)
+        self.running = self.time < self.horizon_h
+
+    def run_for(self, duration: float) -> None:
+        """Advance `duration` hours, never past the horizon."""
+        self.run_until(self.time + duration)
 
     def run(self, progress: object | None = None) -> None:
         """Run to the horizon; `progress(hour, horizon)` is called after every hour."""
@@ -130,7 +144,7 @@ class ClaimsModel(mesa.Model):
         # Incidents are logged when drawn, at their time within the hour; nothing later than now counts.
         keep = events["t_h"] <= self.time
         return RunRecord({k: v[keep] for k, v in events.items()}, claims[claims["incident_h"] <= self.time]
-                         .reset_index(drop=True), staff, float(self.time), tuple(rids))
+                         .reset_index(drop=True), staff, float(self.time), tuple(rids), self._clock_offset_h)
 
     # ------------------------------------------------------------------ hourly series
 

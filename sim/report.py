@@ -79,7 +79,10 @@ def _latency(result: RunResult, path: Path) -> None:
     ax.set_ylabel("share of reported claims settled")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    if ax.get_lines():
+        ax.legend(loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no claim settled yet", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Settlement latency by claim type")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

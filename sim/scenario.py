@@ -9,6 +9,7 @@ and checks a file and every plan in it; `ScenarioFile.resolve(plan)` gives the f
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import csv
 import datetime as dt
@@ -26,7 +27,6 @@ from pydantic import (
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,6 +51,7 @@ INCIDENT_TYPES = {
 }
 
 Dist = Annotated[Distribution, BeforeValidator(as_fixed)]
+Count = Annotated[int, Field(ge=0, strict=True)]  # strict: `true` or 2.5 is not a count
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
@@ -71,7 +72,7 @@ def _shares_sum_to_one(shares: Mapping[str, float], what: str) -> None:
 class DriverPortfolio(Frozen):
     """Insured vehicles of a region."""
 
-    count: NonNegativeInt = 0
+    count: Count = 0
     vehicle_age_years: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0, "high": 15})
     battery_age_years: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0, "high": 6})
     vehicle_value: Dist = Field(default_factory=lambda: {"dist": "lognormal", "median": 120000, "sigma": 0.5})
@@ -80,7 +81,7 @@ class DriverPortfolio(Frozen):
 class FarmerPortfolio(Frozen):
     """Insured farms of a region: crop mix, greenhouses and insured value."""
 
-    count: NonNegativeInt = 0
+    count: Count = 0
     crops: dict[Literal["wheat", "winter_wheat", "vegetables", "orchard"], Share] = Field(
         default_factory=lambda: {"winter_wheat": 1.0})
     greenhouse_share: Share = 0.0
@@ -96,7 +97,7 @@ class FarmerPortfolio(Frozen):
 class FirmPortfolio(Frozen):
     """Insured firms of a region: roof types, pipe insulation, value and business-interruption cover."""
 
-    count: NonNegativeInt = 0
+    count: Count = 0
     roof_types: dict[Literal["light_steel", "concrete"], Share] = Field(
         default_factory=lambda: {"light_steel": 0.4, "concrete": 0.6})
     insulated_pipes_share: Share = 0.6
@@ -181,13 +182,29 @@ class Reporting(Frozen):
         return v
 
 
+class FarmerReporting(Reporting):
+    """Farmers mostly phone, and report frost and collapse damage after the storm (assumption)."""
+
+    channels: dict[Literal["phone", "app", "video"], Share] = Field(
+        default_factory=lambda: {"phone": 0.7, "app": 0.3})
+    report_delay_h: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 24, "cv": 1.0})
+    report_after_storm: bool = True
+
+
+class FirmReporting(Reporting):
+    """Firms mostly phone, within hours of finding the damage (assumption)."""
+
+    channels: dict[Literal["phone", "app", "video"], Share] = Field(
+        default_factory=lambda: {"phone": 0.8, "app": 0.2})
+    report_delay_h: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 6, "cv": 1.0})
+
+
 class Behaviour(Frozen):
+    """How each agent type reports; a partial entry keeps that type's own defaults for what it leaves out."""
+
     drivers: Reporting = Reporting()
-    farmers: Reporting = Reporting(report_after_storm=True,
-                                   report_delay_h={"dist": "lognormal", "mean": 24, "cv": 1.0},
-                                   channels={"phone": 0.7, "app": 0.3})
-    firms: Reporting = Reporting(report_delay_h={"dist": "lognormal", "mean": 6, "cv": 1.0},
-                                 channels={"phone": 0.8, "app": 0.2})
+    farmers: FarmerReporting = FarmerReporting()
+    firms: FirmReporting = FirmReporting()
 
 
 # ---------------------------------------------------------------- operations
@@ -218,7 +235,7 @@ class RosterSpec(Frozen):
         return self
 
 
-Headcount = NonNegativeInt | dict[Name, NonNegativeInt]
+Headcount = Count | dict[Name, Count]
 
 
 class StaffRole(Frozen):
@@ -230,7 +247,7 @@ class StaffRole(Frozen):
     hourly_cost: NonNegativeFloat = 0.0
     overtime_factor: Annotated[float, Field(ge=1.0)] = 1.5
     standard_hours_per_day: PositiveFloat = 8.0
-    concurrent_cases: PositiveInt = 1   # video surveyors guide several scenes at once
+    concurrent_cases: Annotated[int, Field(ge=1, strict=True)] = 1   # video surveyors guide several scenes at once
     fee_per_job: NonNegativeFloat = 0.0  # partner fee (tow, rescue) per completed job
 
 
@@ -241,7 +258,7 @@ class Phone(Frozen):
     patience_min: Dist | None = Field(default_factory=lambda: {"dist": "exponential", "mean": 4})
     retry_share: Share = 0.7
     retry_delay_min: Dist = Field(default_factory=lambda: {"dist": "exponential", "mean": 15})
-    max_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    max_attempts: Annotated[int, Field(ge=1, le=10, strict=True)] = 4
     fallback_to_app_share: Share = 0.3
 
 
@@ -324,16 +341,6 @@ class Operations(Frozen):
     outcomes: Outcomes = Outcomes()
     prepayment: PrePayment = PrePayment()
 
-    @model_validator(mode="after")
-    def _complete(self) -> Operations:
-        missing = [r for r in ROLES if r not in self.staff]
-        if missing:
-            raise ValueError(f"staff is missing role(s) {', '.join(missing)} (use headcount: 0 for none)")
-        for role, spec in self.staff.items():
-            if spec.roster not in self.rosters:
-                raise ValueError(f"staff.{role}.roster '{spec.roster}' is not one of the rosters "
-                                 f"({', '.join(self.rosters)})")
-        return self
 
 
 # ---------------------------------------------------------------- measures and injects
@@ -394,8 +401,8 @@ class Scenario(Frozen):
     name: Name
     description: str = ""
     start: dt.datetime
-    duration_h: Annotated[int, Field(ge=1, le=24 * 90)]
-    seed: NonNegativeInt = 0
+    duration_h: Annotated[int, Field(ge=1, le=24 * 90, strict=True)]
+    seed: Count = 0
     currency: str = "CNY"
     regions: list[Region] = Field(min_length=1)
     hazard: dict[Name, RegionHazard]
@@ -409,18 +416,10 @@ class Scenario(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        ids = [r.id for r in self.regions]
-        if len(set(ids)) != len(ids):
-            raise ValueError("region ids must be unique")
-        if set(self.hazard) != set(ids):
-            raise ValueError(f"hazard must give exactly the regions {sorted(ids)} (got {sorted(self.hazard)})")
-        for role, spec in self.operations.staff.items():
-            if isinstance(spec.headcount, dict) and set(spec.headcount) != set(ids):
-                raise ValueError(f"operations.staff.{role}.headcount by region must name exactly the "
-                                 f"regions {sorted(ids)}")
-        if sum(r.portfolio.drivers.count + r.portfolio.farmers.count + r.portfolio.firms.count
-               for r in self.regions) == 0:
-            raise ValueError("the portfolio is empty: give at least one region a policyholder count")
+        problems = cross_check(self)
+        if problems and not _LOADER_CHECKS.get():
+            path, message = problems[0]
+            raise ValueError(f"{_key_path(path)}: {message}")
         return self
 
     @property
@@ -432,6 +431,46 @@ class Scenario(Frozen):
 
 
 PLAN_KEYS = {"description", "operations", "behaviour", "measures", "vulnerability"}
+# Mappings of shares replace the baseline's whole in a plan (merging {phone: 1.0} onto {phone: .6, app: .4}
+# would never add up to 1).
+REPLACED_WHOLE = {"channels", "crops", "roof_types"}
+# Set while the loader validates, so that it reports cross-field problems itself, at their own key.
+_LOADER_CHECKS: contextvars.ContextVar[bool] = contextvars.ContextVar("loader_checks", default=False)
+
+
+def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
+    """Problems that span several keys, each with the key path where it should be fixed."""
+    out: list[tuple[tuple, str]] = []
+    ids = [r.id for r in s.regions]
+    for i, rid in enumerate(ids):
+        if ids.index(rid) != i:
+            out.append((("regions", i, "id"), f"region id '{rid}' is used twice"))
+    for rid in s.hazard:
+        if rid not in ids:
+            out.append((("hazard", rid), f"no region has id '{rid}' (regions: {', '.join(ids)})"))
+    for rid in ids:
+        if rid not in s.hazard:
+            out.append((("hazard",), f"region '{rid}' has no hazard"))
+    staff = s.operations.staff
+    missing = [r for r in ROLES if r not in staff]
+    if missing:
+        out.append((("operations", "staff"), f"missing role(s) {', '.join(missing)} (use headcount: 0 for none)"))
+    for role, spec in staff.items():
+        if spec.roster not in s.operations.rosters:
+            out.append((("operations", "staff", role, "roster"),
+                        f"'{spec.roster}' is not one of the rosters ({', '.join(s.operations.rosters)})"))
+        if isinstance(spec.headcount, dict):
+            for rid in spec.headcount:
+                if rid not in ids:
+                    out.append((("operations", "staff", role, "headcount", rid),
+                                f"no region has id '{rid}' (regions: {', '.join(ids)})"))
+            absent = [rid for rid in ids if rid not in spec.headcount]
+            if absent:
+                out.append((("operations", "staff", role, "headcount"),
+                            f"a headcount by region must give every region (missing: {', '.join(absent)})"))
+    if sum(s.policyholders(t) for t in AGENT_TYPES) == 0:
+        out.append((("regions",), "the portfolio is empty: give at least one region a policyholder count"))
+    return out
 
 
 # ---------------------------------------------------------------- loading
@@ -470,11 +509,12 @@ def _key_path(loc: tuple) -> str:
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key; anything else in `override` replaces `base`."""
+    """Mappings merge key by key; anything else in `override` (and share maps, REPLACED_WHOLE) replaces `base`."""
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+            merged[key] = (deep_merge(base[key], value) if key in base and key not in REPLACED_WHOLE
+                           else copy.deepcopy(value))
         return merged
     return copy.deepcopy(override)
 
@@ -482,9 +522,11 @@ def deep_merge(base: Any, override: Any) -> Any:
 class ScenarioFile:
     """A checked scenario file: its baseline, its plans, and where each key stands in the file."""
 
-    def __init__(self, path: Path, raw: dict[str, Any], lines: dict[tuple, int], digest: str) -> None:
+    def __init__(self, path: Path, raw: dict[str, Any], lines: dict[tuple, int], digest: str,
+                 files: dict[tuple, Path] | None = None) -> None:
         self.path = path
         self.lines = lines
+        self.files = files or {}  # key paths that come from another file (hazard CSV rows)
         self.sha256 = digest
         self._raw_plans: dict[str, dict[str, Any]] = raw.pop("plans", None) or {}
         self._base = raw
@@ -498,12 +540,15 @@ class ScenarioFile:
                 raise self._error(("plans", name), "a plan is a mapping of overrides")
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
                 raise self._error(("plans", name), "plan names use letters, digits, '-', '_' and '.'")
+            if name == "baseline" and set(body) - {"description"}:
+                raise self._error(("plans", name), "the baseline plan is the scenario itself: it may only have a "
+                                  "description (put its settings in the scenario, or name the plan otherwise)")
             unknown = sorted(set(body) - PLAN_KEYS)
             if unknown:
                 raise self._error(("plans", name, unknown[0]),
                                   f"a plan may only override {', '.join(sorted(PLAN_KEYS))}")
             self._raw_plans[name] = body
-            self.plans[name] = str(body.get("description", ""))
+            self.plans[name] = str(body.get("description", "") or "")
         for name in self.plans:  # check every plan now: a typo in a plan must not wait for its run
             self.resolve(name)
 
@@ -518,6 +563,10 @@ class ScenarioFile:
         return None
 
     def _error(self, path: tuple, message: str) -> InputError:
+        for cut in range(len(path), 0, -1):
+            if path[:cut] in self.files:  # a key read from a hazard CSV: name that file and row
+                return InputError(message, file=self.files[path[:cut]], line=self.lines.get(path[:cut]),
+                                  key_path=_key_path(path[cut:]) or None)
         return InputError(message, file=self.path, line=self._line_of(path), key_path=_key_path(path))
 
     def resolve(self, plan: str = "baseline") -> Scenario:
@@ -532,69 +581,93 @@ class ScenarioFile:
         data = deep_merge(self._base, body)
         data["plan"] = plan
         data["plan_description"] = description
+        token = _LOADER_CHECKS.set(True)
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = _file_loc(data, err["loc"])
-            in_plan = ("plans", plan) + loc
-            path = in_plan if plan != "baseline" and self._line_of_exact_prefix(in_plan, plan) else loc
+            errors = [(_file_loc(data, e), e) for e in exc.errors()]
+            # Of a union's several complaints, the one that reaches deepest into the file is the one that fits.
+            loc, err = max(errors, key=lambda pair: len(pair[0]))
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check its spelling)"
-            more = len({_file_loc(data, e["loc"]) for e in exc.errors()}) - 1
-            raise self._error(path, msg + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")) \
-                from None
+            more = len({pair[0] for pair in errors}) - 1
+            raise self._located(plan, body, loc,
+                                msg + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")) from None
+        finally:
+            _LOADER_CHECKS.reset(token)
+        problems = cross_check(scenario)
+        if problems:
+            loc, msg = problems[0]
+            raise self._located(plan, body, loc, msg)
         self._resolved[plan] = scenario
         return scenario
 
-    def _line_of_exact_prefix(self, path: tuple, plan: str) -> bool:
-        """Whether the failing key lies inside the plan's own overrides."""
-        return any(path[:cut] in self.lines for cut in range(len(path), 2, -1))
+    def _located(self, plan: str, body: dict[str, Any], loc: tuple, message: str) -> InputError:
+        """The error at the plan's own key when the plan set it, else at the baseline's."""
+        node: Any = body
+        in_plan = plan != "baseline" and bool(loc)
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, dict):
+                in_plan = False  # the plan does not touch this key: the baseline's value is at fault
+                break
+            else:
+                break  # the plan replaced this value whole
+        return self._error(("plans", plan) + loc if in_plan else loc, message)
 
 
-def _file_loc(data: Any, loc: tuple) -> tuple:
-    """Drop the parts of a pydantic error location that are not keys of the file (union member tags)."""
+def _file_loc(data: Any, err: dict[str, Any]) -> tuple:
+    """The key path of a pydantic error in the file, without pydantic's union member tags."""
     out: list = []
     node = data
+    loc = err["loc"]
     for i, part in enumerate(loc):
         in_map = isinstance(node, dict) and part in node
         in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
         if in_map or in_list:
             node = node[part]
             out.append(part)
-        elif i == len(loc) - 1 and isinstance(node, dict):
+        elif i == len(loc) - 1 and isinstance(node, dict) and err["type"] in ("missing", "extra_forbidden"):
             out.append(part)  # a missing or unknown key: name it
     return tuple(out)
 
 
 def _read_hazard_csv(base_dir: Path, spec: dict[str, Any], region: str, file: Path,
-                     lines: dict[tuple, int]) -> tuple[list[dict[str, Any]], bytes]:
+                     lines: dict[tuple, int]) -> tuple[list[tuple[dict[str, Any], int]], bytes, Path]:
+    """Rows of a hazard CSV file as keyframes, each with its line in the file."""
     csv_path = (base_dir / str(spec["csv"])).resolve()
     where = ("hazard", region, "csv")
     if not csv_path.is_file():
         raise InputError(f"hazard file not found: {csv_path}", file=file, line=lines.get(where),
                          key_path=_key_path(where))
     data = csv_path.read_bytes()
-    rows: list[dict[str, Any]] = []
-    reader = csv.DictReader(data.decode("utf-8").splitlines())
+    rows: list[tuple[dict[str, Any], int]] = []
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheets write a byte-order mark
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=csv_path) from None
+    reader = csv.DictReader(text.splitlines())
     allowed = {"h", *HAZARD_VARIABLES}
     for col in reader.fieldnames or []:
         if col not in allowed:
             raise InputError(f"unknown column (expected h and any of {', '.join(HAZARD_VARIABLES)})",
                              file=csv_path, line=1, key_path=col)
-    for i, row in enumerate(reader):
+    for row in reader:
         frame: dict[str, Any] = {}
         for key, value in row.items():
+            if key is None:
+                raise InputError("more values than columns", file=csv_path, line=reader.line_num)
             if value is None or value.strip() == "":
                 continue
             try:
                 frame[key] = float(value)
             except ValueError:
-                raise InputError(f"expected a number, got '{value}'", file=csv_path, line=i + 2,
+                raise InputError(f"expected a number, got '{value}'", file=csv_path, line=reader.line_num,
                                  key_path=key) from None
-        rows.append(frame)
-    return rows, data
+        rows.append((frame, reader.line_num))
+    return rows, data, csv_path
 
 
 def load_scenario(path: str | Path) -> ScenarioFile:
@@ -605,7 +678,7 @@ def load_scenario(path: str | Path) -> ScenarioFile:
     raw_bytes = file.read_bytes()
     yaml = YAML(typ="rt", pure=True)
     try:
-        doc = yaml.load(raw_bytes.decode("utf-8"))
+        doc = yaml.load(raw_bytes.decode("utf-8-sig"))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
@@ -621,12 +694,27 @@ def load_scenario(path: str | Path) -> ScenarioFile:
     lines: dict[tuple, int] = {}
     raw = _plain(doc, (), lines)
     digest = hashlib.sha256(raw_bytes)
+    files: dict[tuple, Path] = {}
     hazard = raw.get("hazard")
     if isinstance(hazard, dict):
         for region, spec in hazard.items():
             if isinstance(spec, dict) and spec.get("csv"):
-                rows, data = _read_hazard_csv(file.parent, spec, region, file, lines)
+                rows, data, csv_path = _read_hazard_csv(file.parent, spec, region, file, lines)
                 digest.update(data)
-                spec["keyframes"] = rows + list(spec.get("keyframes") or [])
-                spec["keyframes"].sort(key=lambda k: k.get("h", 0) if isinstance(k, dict) else 0)
-    return ScenarioFile(file, raw, lines, digest.hexdigest())
+                own = spec.get("keyframes") or []
+                if not isinstance(own, list):
+                    raise InputError("expected a list of keyframes", file=file,
+                                     line=lines.get(("hazard", region, "keyframes")),
+                                     key_path=f"hazard.{region}.keyframes")
+                # keyframes from the YAML keep their lines; rows from the CSV point at the CSV file
+                merged = [(k, lines.get(("hazard", region, "keyframes", i)), None) for i, k in enumerate(own)]
+                merged += [(k, line, csv_path) for k, line in rows]
+                merged.sort(key=lambda m: m[0].get("h", 0) if isinstance(m[0], dict) else 0)
+                spec["keyframes"] = [m[0] for m in merged]
+                for i, (_, line, src) in enumerate(merged):
+                    path = ("hazard", region, "keyframes", i)
+                    if line is not None:
+                        lines[path] = line
+                    if src is not None:
+                        files[path] = src
+    return ScenarioFile(file, raw, lines, digest.hexdigest(), files)

@@ -122,9 +122,6 @@ def test_run_writes_the_results_folder(tmp_path: Path, results_dir: Path) -> Non
         assert png in report
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/cli.py run: 'results: <folder>' is printed by rich without "
-                   "soft_wrap, so a path longer than the console width (80 columns when stdout is not a terminal) "
-                   "is broken over several lines and a script cannot read the folder back from stdout")
 def test_run_prints_the_results_folder_on_one_line(tmp_path: Path) -> None:
     out = tmp_path / ("long-folder-name-" * 4) / "results"
     proc = claimsim("run", str(SMALL), "--hours", "2", "--out", str(out), "-q", cwd=tmp_path)
@@ -143,9 +140,6 @@ def test_run_a_plan_with_the_scenario_seed(tmp_path: Path) -> None:
     assert summary["plan"] == "sms" and summary["seed"] == 7 and summary["hours"] == 6
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/report.py _latency (line ~82): ax.legend() is called when no claim "
-                   "has settled yet, so every short run (--hours for a quick look) prints matplotlib's 'No artists "
-                   "with labels found to put in legend' UserWarning on stderr")
 def test_writing_a_short_run_raises_no_warnings(tmp_path: Path) -> None:
     import warnings
 
@@ -235,9 +229,6 @@ def test_bad_option_is_one_line_exit_2(tmp_path: Path, option: str, value: str) 
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/cli.py run / sim/runner.py write: an --out that is an existing file "
-                   "is only found when writing, after the whole simulation, and ends in a NotADirectoryError "
-                   "traceback with exit code 1 instead of a one-line error with exit code 2")
 def test_out_that_is_a_file_is_one_line_exit_2(tmp_path: Path) -> None:
     out = tmp_path / "results"
     out.write_text("not a folder")

@@ -150,7 +150,7 @@ def test_storm_end() -> None:
            for v in HAZARD_VARIABLES}}, np.array([False, False, False]))
     assert list(hz.storm_end_h) == [9.0, 16.0, 0.0]
     cold = derive(("a",), raw(10, temp_c=np.r_[np.full(3, -15.0), np.full(7, -5.0)]), np.array([False]))
-    assert cold.storm_end_h[0] == 3.0  # a cold snap below -10 C counts as storm
+    assert cold.storm_end_h[0] == 0.0  # cold alone is not a storm: nothing keeps people from reporting
 
 
 def test_first_snow_factor() -> None:

@@ -302,10 +302,6 @@ def test_series_covers_every_hour(small_yaml) -> None:
     assert res.summary["hours"] == 20 and res.summary["horizon_h"] == 20
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/ops/staff.py StaffMember._clock_in/_clock_out with slots > 1: on a "
-                   "24-hour roster the slots clock out and back in one at a time at midnight, the count of slots at "
-                   "work never reaches 0, so no SHIFT_END/SHIFT_START is logged and three days become one 72-hour "
-                   "shift: overtime (and cost) depend on concurrent_cases (72 h idle: 960 with 1 slot, 1040 with 3)")
 def test_idle_surveyor_costs_the_same_whatever_the_concurrent_cases() -> None:
     costs = {}
     for slots in (1, 3):

@@ -88,9 +88,6 @@ def test_run_for_equals_stepping(small_file) -> None:
     assert jumped.log.t == stepped.log.t and jumped.log.code == stepped.log.code
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/model.py: run_for/run_until (advertised in the docstring and README) "
-                   "ignore the horizon: with hours=3, run_for(5) simulates hour 4 and 5; past duration_h they crash "
-                   "with IndexError from the hazard arrays instead of stopping at (or refusing to pass) the horizon")
 @pytest.mark.parametrize("hours", [3, None])
 def test_run_for_does_not_pass_the_horizon(hours: int | None) -> None:
     model = ClaimsModel(build(minimal_doc(duration_h=6)), seed=1, hours=hours)
@@ -355,10 +352,6 @@ def test_prepayment_goes_to_surveyed_large_losses() -> None:
     assert np.allclose(paid["paid_amount"], np.maximum(paid["loss_amount"], paid["prepayment_amount"]))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/ops/flow.py ClaimStory.life/prepay: the pre-payment runs as a "
-                   "separate process with its own payment lag, so it can arrive after the final payment of the "
-                   "balance (which already deducted it); an advance must come before (or be merged into) the "
-                   "final payment")
 def test_prepayment_comes_before_the_final_payment() -> None:
     c = run(build(prepay_doc()), seed=1).claims
     both = c[c["prepayment_h"].notna() & c["paid_h"].notna()]

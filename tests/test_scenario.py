@@ -217,9 +217,6 @@ def test_negative_headcount_in_a_plan(small_text: str, text_file) -> None:
     assert "greater than or equal to 0" in err.message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py _file_loc: a per-region headcount error is reported "
-                   "under pydantic's union tag 'headcount.constrained-int' with the int member's message "
-                   "instead of 'headcount.yc' and 'greater than or equal to 0'")
 def test_negative_headcount_of_one_region(small_text: str, text_file) -> None:
     text = variant(small_text, "field_survey: {headcount: {yc: 3, sz: 2}, roster: office, hourly_cost: 70}",
                    "field_survey:\n      headcount:\n        yc: -3\n        sz: 2\n"
@@ -257,9 +254,6 @@ def test_channel_shares_in_a_plan(small_text: str, text_file) -> None:
     assert "add up to 1" in err.message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py Operations._complete + resolve(): an unknown roster "
-                   "name is reported at the line of 'operations:' with key path 'operations' instead of at the "
-                   "line of 'roster:' with key path 'operations.staff.phone.roster'")
 def test_roster_that_does_not_exist(small_text: str, text_file) -> None:
     text = variant(small_text, "phone: {headcount: 4, roster: two, hourly_cost: 50}",
                    "phone:\n      headcount: 4\n      roster: three\n      hourly_cost: 50")
@@ -280,34 +274,30 @@ def test_roster_that_does_not_exist_is_an_error_naming_it(small_text: str, text_
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param("hazard", marks=pytest.mark.xfail(
-        strict=True, reason="BUG sim/scenario.py Scenario._consistent: errors of the scenario-level validator "
-        "have an empty pydantic location, so they carry no line and no key path (expected: line of 'hazard:', "
-        "key path 'hazard')")),
-    pytest.param("headcount", marks=pytest.mark.xfail(
-        strict=True, reason="BUG sim/scenario.py Scenario._consistent: per-region headcount naming other "
-        "regions is reported with no line (expected: the headcount's line and key path)")),
+    "hazard",
+    "headcount",
 ])
 def test_cross_checks_name_a_line(small_text: str, text_file, case: str) -> None:
     if case == "hazard":
         text = variant(small_text, "  sz:\n    interpolation", "  zz:\n    interpolation")
-        needle, key = "hazard:", "hazard"
+        needle, key = "  zz:", "hazard.zz"
     else:
         text = variant(small_text, "field_survey: {headcount: {yc: 3, sz: 2}",
                        "field_survey: {headcount: {yc: 3, zz: 2}")
-        needle, key = "field_survey: {headcount", "operations.staff.field_survey.headcount"
+        needle, key = "field_survey: {headcount", "operations.staff.field_survey.headcount.zz"
     path = text_file(text)
     err = load_error(path)
     assert_error(err, path, line_of(text, needle), key)
 
 
 def test_hazard_regions_must_match_regions(small_text: str, text_file) -> None:
-    """What works today: the mismatch is refused, naming the file and both sets of regions."""
+    """The mismatch is refused at the stray region's key, naming the regions there are."""
     text = variant(small_text, "  sz:\n    interpolation", "  zz:\n    interpolation")
     path = text_file(text)
     err = load_error(path)
     assert err.file == str(path)
-    assert "zz" in err.message and "sz" in err.message and "hazard" in err.message
+    assert err.key_path == "hazard.zz"
+    assert "zz" in err.message and "sz" in err.message
 
 
 def test_keyframe_out_of_range_names_its_line(small_text: str, text_file) -> None:
@@ -413,10 +403,6 @@ def test_malformed_plans(small_text: str, text_file, body: str, needle: str, key
     assert_error(err, path, line_of(text, needle), key)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py ScenarioFile.resolve: a plan named 'baseline' is merged "
-                   "into the baseline silently, and an error in its body is reported at the baseline's own (valid) "
-                   "line with the baseline key path, because resolve() only maps errors into a plan when "
-                   "plan != 'baseline'")
 def test_error_in_a_plan_named_baseline_points_into_the_plan(small_text: str, text_file) -> None:
     text = variant(small_text, "plans:\n", "plans:\n  baseline:\n    operations: {staff: {phone: {headcount: -9}}}\n")
     path = text_file(text)
@@ -500,18 +486,12 @@ def test_csv_hazard_missing_file(tmp_path: Path, small_text: str) -> None:
     assert "not found" in err.message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py _read_hazard_csv: the line is computed as row "
-                   "index + 2, but csv.DictReader skips blank lines, so after a blank line the reported line is "
-                   "too small (should use reader.line_num)")
 def test_csv_hazard_bad_number_after_blank_line(tmp_path: Path, small_text: str) -> None:
     scenario, csv_path = csv_scenario(tmp_path, small_text, "h,temp_c,snowfall_cm_h\n0,-6,1\n\n10,cold,0\n")
     err = load_error(scenario)
     assert_error(err, csv_path, 4, "temp_c")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py load_scenario/resolve: a CSV value out of range "
-                   "(temp_c -100) is reported against the YAML file's 'sz:' line with key path "
-                   "hazard.sz.keyframes[1].temp_c, not against the CSV file and the line of that row")
 def test_csv_hazard_value_out_of_range_names_the_csv_line(tmp_path: Path, small_text: str) -> None:
     scenario, csv_path = csv_scenario(tmp_path, small_text, "h,temp_c,snowfall_cm_h\n0,-6,1\n10,-100,0\n")
     err = load_error(scenario)
@@ -525,9 +505,6 @@ def test_csv_hazard_value_out_of_range_is_refused(tmp_path: Path, small_text: st
     assert "temp_c" in err.one_line()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py _read_hazard_csv decodes with 'utf-8', so a CSV "
-                   "saved by Excel as 'CSV UTF-8' (with a byte-order mark) fails with unknown column '\\ufeffh'; "
-                   "decode with 'utf-8-sig'")
 def test_csv_hazard_with_byte_order_mark(tmp_path: Path, small_text: str) -> None:
     scenario, _ = csv_scenario(tmp_path, small_text, "h,temp_c\n0,-6\n10,-10\n", encoding="utf-8-sig")
     sc = load_scenario(scenario).resolve()
@@ -549,18 +526,19 @@ def test_staff_role_missing(tmp_path: Path) -> None:
     path = write_yaml(doc, tmp_path / "s.yaml")
     err = load_error(path)
     assert "approval" in err.message
-    assert err.line == line_of(path.read_text(), "operations:")
+    assert err.key_path == "operations.staff"
+    assert err.line == line_of(path.read_text(), "  staff:")
 
 
 def test_duplicate_region_ids(tmp_path: Path) -> None:
     doc = minimal_doc()
     doc["regions"].append(copy.deepcopy(doc["regions"][0]))
-    err = load_error(write_yaml(doc, tmp_path / "s.yaml"))
-    assert "unique" in err.message
+    path = write_yaml(doc, tmp_path / "s.yaml")
+    err = load_error(path)
+    assert "used twice" in err.message
+    assert err.key_path == "regions[1].id"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/scenario.py _file_loc keeps pydantic's discriminator tag: the key "
-                   "path is 'operations.phone.handling_min.lognormal', but the file has no key 'lognormal'")
 def test_lognormal_in_a_scenario_needs_one_parameterisation(tmp_path: Path) -> None:
     doc = minimal_doc()
     doc["operations"]["phone"] = {"handling_min": {"dist": "lognormal", "mean": 3, "cv": 1, "median": 2,

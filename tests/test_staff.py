@@ -280,10 +280,6 @@ def test_cancelled_jobs_are_skipped() -> None:
     assert w.times(Ev.FIRST_CONTACT) == {1: 8.0}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/ops/staff.py StaffMember.work: a job put at exactly the end of a "
-                   "shift is handed to the staff member's pending store.get(), which has triggered but is not yet "
-                   "in the fired condition; get.cancel() is then a no-op and the job is lost (never served, "
-                   "queue length stuck at 1)")
 def test_job_arriving_exactly_at_shift_end_is_served_next_shift() -> None:
     w = World()
     StaffMember(w.env, w.log, 0, "assessment", "all", Roster(8, 17, 0), w.queue)
@@ -295,10 +291,11 @@ def test_job_arriving_exactly_at_shift_end_is_served_next_shift() -> None:
 
 
 def lost_job_doc() -> dict:
-    """Farmers all report by app exactly 3 h after the frost ends at 14:00, i.e. at 17:00 sharp, when the
+    """Farmers all report by app exactly 3 h after the snow stops at 14:00, i.e. at 17:00 sharp, when the
     field surveyors' office shift ends: their survey jobs are queued at the very end of the shift."""
     doc = minimal_doc(drivers=0, farmers=30, duration_h=72,
-                      keyframes=[{"h": 0, "temp_c": -12}, {"h": 14, "temp_c": -5}],
+                      keyframes=[{"h": 0, "temp_c": -12, "snowfall_cm_h": 0.5},
+                                 {"h": 14, "temp_c": -5, "snowfall_cm_h": 0}],
                       headcounts={"phone": 2, "field_survey": 6, "assessment": 10, "approval": 5})
     doc["regions"][0]["portfolio"]["farmers"]["crops"] = {"wheat": 1.0}
     doc["hazard"]["r1"]["interpolation"] = "step"
@@ -308,9 +305,6 @@ def lost_job_doc() -> dict:
     return doc
 
 
-@pytest.mark.xfail(strict=True, reason="BUG sim/ops/staff.py StaffMember.work (same as above, in a full run): "
-                   "survey jobs queued at 17:00 sharp are lost, those claims are never surveyed although the "
-                   "surveyors are idle the next two days")
 def test_no_job_is_lost_at_a_shift_end_in_a_run() -> None:
     r = run(build(lost_job_doc()), seed=1)
     c = r.claims

@@ -62,10 +62,11 @@ class ClaimStory:
             yield from self.work(claim, "field_survey", Ev.SURVEY_START, Ev.SURVEY_END,
                                  self._survey_time(claim), priority, value=1)
         prepaid = 0.0
+        prepayment = None
         pre = ops.prepayment
         if pre.enabled and covered and claim.track == "large_loss" and claim.estimate >= pre.min_loss:
-            env.process(self.prepay(claim, pre.share * claim.estimate))
-            prepaid = pre.share * claim.estimate
+            prepaid = min(pre.share * claim.estimate, claim.loss_amount - ops.outcomes.deductible)
+            prepayment = env.process(self.prepay(claim, prepaid))
         minutes = float(ops.service.assessment_min[claim.track].ppf(u[Slot.ASSESS]))
         yield from self.work(claim, "assessment", Ev.ASSESSMENT_START, Ev.ASSESSMENT_END,
                              lambda _s: minutes / 60.0, priority)
@@ -79,11 +80,13 @@ class ClaimStory:
         log.add(env.now, cid, Ev.AWAITING_DOCUMENTS)
         if documents_at > env.now:
             yield env.timeout(documents_at - env.now)
-        if u[Slot.WITHDRAW] < ops.outcomes.withdraw_share:
-            log.add(env.now, cid, Ev.WITHDRAWN)
+        if prepayment is None and u[Slot.WITHDRAW] < ops.outcomes.withdraw_share:
+            log.add(env.now, cid, Ev.WITHDRAWN)  # (a pre-paid customer does not walk away)
             return
         log.add(env.now, cid, Ev.DOCUMENTS_COMPLETE)
         yield env.timeout(float(ops.service.payment_lag_h.ppf(u[Slot.PAY_LAG])))
+        if prepayment is not None and not prepayment.triggered:
+            yield prepayment  # the balance is paid after the advance, never before
         balance = max(claim.loss_amount - ops.outcomes.deductible - prepaid, 0.0)
         log.add(env.now, cid, Ev.PAYMENT, value=balance)
 

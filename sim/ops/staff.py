@@ -99,7 +99,12 @@ class StaffMember:
                 get = self.queue.store.get()
                 fired = yield get | off
                 if get not in fired:
-                    get.cancel()
+                    if get.triggered:
+                        # The queue handed over a job at the very instant the shift ended: put it back
+                        # with its original priority, so the next person on shift takes it.
+                        self.queue.store.put(get.value)
+                    else:
+                        get.cancel()
                     break
                 job: Job = fired[get].item
                 if job.cancelled:
