@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--pipeline-scenario", type=Path, default=ROOT / "scenarios" / "north-china-blizzard.yaml")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=140)
     hz = bench_hazard_step(args.scenario, args.repeat)
     pipe = bench_pipeline(args.pipeline_scenario)
     e2e = bench_end_to_end(args.scenario)
