@@ -19,7 +19,9 @@ from sim.scenario import ROLES
 
 SERVICE_LEVEL_S = 20.0  # call-centre target: 80% of calls answered within 20 s (DOMAIN_FACTS, Operations)
 PERCENTILES = (50, 90, 99)
-CLEARED_SHARE = 0.1     # backlog "cleared" once back under 10% of its peak
+# The surge is "cleared" once the open backlog is back within 10% of the way from the run's normal level
+# (median over its last day) to its peak; a run whose end is its peak never clears.
+CLEARED_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,10 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
     peak_idx = int(backlog["backlog_open"].to_numpy().argmax()) if len(backlog) else 0
     peak = int(backlog["backlog_open"].iloc[peak_idx]) if len(backlog) else 0
     after = backlog["backlog_open"].to_numpy()[peak_idx:]
-    cleared = np.flatnonzero(after <= CLEARED_SHARE * peak)
+    open_series = backlog["backlog_open"].to_numpy()
+    normal = float(np.median(open_series[-24:])) if len(open_series) else 0.0
+    cleared = np.flatnonzero(after <= normal + CLEARED_SHARE * (peak - normal)) if peak > normal \
+        else np.zeros(0, dtype=int)
     staff = staff_figures(rec)
     phone = phone_figures(rec.events)
     first_contact = (claims["first_contact_h"] - claims["reported_h"]).to_numpy()
@@ -333,7 +338,7 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
         "paid_or_prepaid_within_7d_share": float(within_7d / n_rep) if n_rep else None,
         "loss_total": float(claims["loss_amount"].sum()),
         "paid_total": float(claims["paid_amount"].sum()),
-        "backlog": {"peak": peak, "peak_hour": peak_idx + 1 if peak else None,
+        "backlog": {"peak": peak, "peak_hour": peak_idx + 1 if peak else None, "normal_level": normal,
                     "cleared_hour": int(peak_idx + cleared[0] + 1) if cleared.size and peak else None},
         "utilisation": staff["utilisation"],
         "staff_hours": staff.get("staff_hours", {}),

@@ -137,12 +137,22 @@ def test_backlog_by_stage_from_a_hand_written_log() -> None:
 def test_backlog_peak_and_cleared_hour() -> None:
     rec = hand_log()
     c = metrics.claims_table(rec)
-    backlog = metrics.backlog_series(c, rec.events, 5)
-    backlog["backlog_open"] = [2, 6, 10, 7, 3]
-    f = metrics.figures(rec, c, backlog)
-    assert f["backlog"] == {"peak": 10, "peak_hour": 3, "cleared_hour": None}  # never back under 1
-    backlog["backlog_open"] = [2, 6, 10, 1, 3]
-    assert metrics.figures(rec, c, backlog)["backlog"] == {"peak": 10, "peak_hour": 3, "cleared_hour": 4}
+    backlog = metrics.backlog_series(c, rec.events, 48)
+    # ordinary load of 5 open claims, a surge to 20 at hour 11, back to normal from hour 17
+    backlog["backlog_open"] = [5] * 10 + [20] + [12] * 5 + [5] * 32
+    b = metrics.figures(rec, c, backlog)["backlog"]
+    assert (b["peak"], b["peak_hour"], b["normal_level"], b["cleared_hour"]) == (20, 11, 5.0, 17)
+    # 10% of the way from the normal level to the peak still counts as cleared: 5 + 1.5 = 6.5
+    backlog["backlog_open"] = [5] * 10 + [20] + [12] * 5 + [6] + [5] * 31
+    assert metrics.figures(rec, c, backlog)["backlog"]["cleared_hour"] == 17
+    # a run that ends at its peak never clears
+    backlog["backlog_open"] = list(range(48))
+    b = metrics.figures(rec, c, backlog)["backlog"]
+    assert (b["peak"], b["peak_hour"], b["cleared_hour"]) == (47, 48, None)
+    # no claim ever open: no peak hour
+    backlog["backlog_open"] = [0] * 48
+    b = metrics.figures(rec, c, backlog)["backlog"]
+    assert (b["peak"], b["peak_hour"], b["cleared_hour"]) == (0, None, None)
 
 
 # ---------------------------------------------------------------- Kaplan-Meier
