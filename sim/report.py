@@ -53,13 +53,13 @@ def _storm(result: RunResult, path: Path) -> None:
 
 def _backlog(result: RunResult, path: Path) -> None:
     s = result.series
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(11, 5))
     stacks = [s[f"backlog_{st}"].to_numpy() for st in STAGES]
     ax.stackplot(s["hour"], *stacks, labels=STAGES, alpha=0.8)
     ax.plot(s["hour"], s["backlog_open"], color="black", lw=1, label="all open claims")
     ax.set_xlabel("hours since scenario start")
     ax.set_ylabel("claims waiting")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # outside: never hides data
     ax.set_title("Backlog by stage (end of each hour)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
