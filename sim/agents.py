@@ -49,7 +49,10 @@ class PolicyHolder(mesa.Agent):
         model = self.model
         pop = self.population
         name = pop.incident_types[kind]
-        key = (AGENT_TYPE_CODES[self.agent_type] << 56) | (self.index << 8) | kind
+        occurrence = pop.occurrences.get((kind, self.index), 0)
+        pop.occurrences[(kind, self.index)] = occurrence + 1
+        # The claim's key, and so its random draws, depend on who, what and which time: never on the plan.
+        key = (AGENT_TYPE_CODES[self.agent_type] << 60) | (self.index << 24) | (kind << 20) | occurrence
         u = model.streams.claim_uniforms(key, N_SLOTS)
         region = int(pop.region[self.index])
         incident_h = hour + float(u[Slot.INCIDENT_OFFSET])
@@ -98,8 +101,9 @@ class Firm(PolicyHolder):
 class Population:
     """All policyholders of one type: attribute columns, at-risk flags and the vectorised hazard step.
 
-    Each policyholder can have each incident type at most once in a run (a crashed car is off the
-    road, a collapsed greenhouse cannot collapse again; assumption).
+    By default each policyholder can have each incident type at most once in a run (a crashed car is
+    off the road, a collapsed greenhouse cannot collapse again; assumption); the type's `recovery_h`
+    puts it back at risk that many hours after the incident.
     """
 
     agent_class: ClassVar[type[PolicyHolder]] = PolicyHolder
@@ -117,6 +121,8 @@ class Population:
         rng = model.streams.generator(f"portfolio.{self.agent_type}")
         self.build(rng, counts)
         self.at_risk = np.ones((len(self.incident_types), self.n), dtype=bool)
+        self.occurrences: dict[tuple[int, int], int] = {}
+        self._recovering: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # hour -> (kinds, indices)
         self.incident_rng = model.streams.generator(f"incidents.{self.agent_type}")
         self.agents = [self.agent_class(model, self, i) for i in range(self.n)]
 
@@ -153,6 +159,8 @@ class Population:
         """
         if self.n == 0:
             return []
+        for kinds, idx in self._recovering.pop(hour, []):
+            self.at_risk[kinds, idx] = True
         u = self.incident_rng.random(self.n)
         bound = self.bound(hour)
         parts = [np.flatnonzero(u[a:b] < bound[r]) + a for r, (a, b) in enumerate(self.slices) if bound[r] > 0]
@@ -171,7 +179,22 @@ class Population:
         hit = hit_type >= 0
         idx, kinds = idx[hit], hit_type[hit]
         self.at_risk[kinds, idx] = False
+        recovery = self.params.recovery_h
+        if recovery is not None and idx.size:
+            back = hour + 1 + math.ceil(recovery)
+            self._recovering.setdefault(back, []).append((kinds, idx))
         return list(zip(idx.tolist(), kinds.tolist(), strict=True))
+
+    def expected_incidents(self, hour: int) -> float:
+        """Expected number of incidents this hour given who is at risk now (for validation)."""
+        if self.n == 0:
+            return 0.0
+        idx = np.arange(self.n)
+        total = np.zeros(self.n)
+        for k, p in enumerate(self.probabilities(hour, idx)):
+            if p is not None:
+                total += p * self.at_risk[k]
+        return float(np.minimum(total, 1.0).sum())
 
     def bound(self, hour: int) -> np.ndarray:  # pragma: no cover - abstract
         """Per region, an upper bound of any policyholder's total incident probability this hour."""

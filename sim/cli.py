@@ -111,6 +111,60 @@ def check(file: FileArg) -> None:
     out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s))", highlight=False)
 
 
+@app.command()
+def validate(
+    full: Annotated[bool, typer.Option("--full", help="All configurations, more replications, tight intervals.")]
+    = False,
+    cases: Annotated[str, typer.Option(help="Comma-separated case numbers (1-7).")] = "1,2,3,4,5,6,7",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/validation"),
+    doc: Annotated[Path | None, typer.Option(help="Also copy the Markdown report here (e.g. docs/VALIDATION.md).")]
+    = None,
+) -> None:
+    """Check the engine against queueing theory and the documented storm figures; exit 1 if a row fails."""
+    import time
+
+    from sim import validation
+
+    chosen = [c.strip() for c in cases.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in validation.CASES]
+    if unknown or not chosen:
+        _fail(InputError(f"unknown case(s) {', '.join(unknown) or '(none)'}; cases are "
+                         f"{', '.join(validation.CASES)}", key_path="--cases"))
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("replications"), TimeElapsedColumn(), console=err_console) as bar:
+        task = bar.add_task(f"validate ({'full' if full else 'quick'})", total=None)
+        rows = validation.validate(chosen, full, workers,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+    elapsed = time.perf_counter() - started
+    command = "claimsim validate" + (" --full" if full else "") + (
+        f" --cases {','.join(chosen)}" if chosen != list(validation.CASES) else "")
+    folder = validation.write(rows, out, full, elapsed, command)
+    if doc is not None:
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        text = (folder / "report.md").read_text().replace("](stationary.png)", "](validation/stationary.png)")
+        text = text.replace("](storm.png)", "](validation/storm.png)")
+        doc.write_text(text)
+        img = doc.parent / "validation"
+        img.mkdir(exist_ok=True)
+        for name in ("stationary.png", "storm.png"):
+            (img / name).write_bytes((folder / name).read_bytes())
+    table = Table(title=f"validation ({'full' if full else 'quick'} set)")
+    for col in ("case", "configuration", "measure", "theory", "simulated (95% CI)", "result"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.case, r.name, r.measure, validation._fmt(r.theory),
+                      f"{validation._fmt(r.mean)} [{validation._fmt(r.low)}, {validation._fmt(r.high)}]",
+                      "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+    out_console.print(table)
+    failed = sum(not r.passed for r in rows)
+    out_console.print(f"{len(rows) - failed} of {len(rows)} rows pass; results: {folder}", highlight=False,
+                      soft_wrap=True)
+    if failed:
+        raise typer.Exit(code=1)
+
+
 def _version(value: bool) -> None:
     if value:
         out_console.print(f"claimsim {__version__}")

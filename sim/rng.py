@@ -22,6 +22,7 @@ class Streams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._root = np.random.SeedSequence(self.seed)
+        self._claim_key = int(self.sequence("claims").generate_state(1, np.uint64)[0])
 
     def sequence(self, name: str) -> np.random.SeedSequence:
         return np.random.SeedSequence(entropy=self._root.entropy, spawn_key=(_name_key(name),))
@@ -32,6 +33,5 @@ class Streams:
 
     def claim_uniforms(self, claim_key: int, n: int) -> np.ndarray:
         """`n` uniforms on [0, 1) that depend only on the run seed and the claim's key."""
-        key = int(self.sequence("claims").generate_state(1, np.uint64)[0])
-        bits = np.random.Philox(key=[claim_key, key]).random_raw(n)
+        bits = np.random.Philox(key=[claim_key, self._claim_key]).random_raw(n)
         return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)

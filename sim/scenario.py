@@ -401,7 +401,7 @@ class Scenario(Frozen):
     name: Name
     description: str = ""
     start: dt.datetime
-    duration_h: Annotated[int, Field(ge=1, le=24 * 90, strict=True)]
+    duration_h: Annotated[int, Field(ge=1, le=24 * 366, strict=True)]
     seed: Count = 0
     currency: str = "CNY"
     regions: list[Region] = Field(min_length=1)
@@ -602,6 +602,20 @@ class ScenarioFile:
             raise self._located(plan, body, loc, msg)
         self._resolved[plan] = scenario
         return scenario
+
+    def variant(self, overrides: dict[str, Any], plan: str = "baseline") -> Scenario:
+        """The plan's scenario with `overrides` deep-merged on top, as one more plan would be (validated).
+
+        For experiments that vary a setting programmatically (validation, sweeps); any top-level key
+        may be overridden, e.g. {"duration_h": 100, "operations": {"staff": {"phone": {"headcount": 9}}}}.
+        """
+        base = self.resolve(plan).model_dump(mode="python", by_alias=True, exclude_unset=False)
+        data = deep_merge(base, overrides)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InputError(err["msg"], file=self.path, key_path=_key_path(_file_loc(data, err))) from None
 
     def _located(self, plan: str, body: dict[str, Any], loc: tuple, message: str) -> InputError:
         """The error at the plan's own key when the plan set it, else at the baseline's."""
