@@ -54,6 +54,10 @@ class Row:
     passed: bool
     rule: str = "theory within the 99.9% CI"
 
+    def __post_init__(self) -> None:  # plain Python types, whatever numpy handed over
+        self.theory, self.mean, self.low, self.high = (float(x) for x in (self.theory, self.mean, self.low, self.high))
+        self.reps, self.passed = int(self.reps), bool(self.passed)
+
     def as_dict(self) -> dict[str, Any]:
         return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in asdict(self).items()}
 

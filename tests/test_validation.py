@@ -64,7 +64,7 @@ def test_markdown_marks_failures_and_lists_every_row() -> None:
 
 
 def test_write_is_complete_or_absent(tmp_path) -> None:
-    rows = [Row("1 a", "cfg", "P(wait)", 0.5, 0.5, 0.4, 0.6, 4, True)]
+    rows = [Row("1 a", "cfg", "P(wait)", np.float64(0.5), 0.5, 0.4, 0.6, np.int64(4), np.bool_(True))]
     folder = validation.write(rows, tmp_path / "validation", False, 1.0, "claimsim validate")
     assert {p.name for p in folder.iterdir()} == {"validation.csv", "summary.json", "report.md", "stationary.png",
                                                   "storm.png"}
