@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/yinchuan-first-snow.yaml
 PLAN ?= baseline
 SEED ?= 7
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test validate lint bench clean
 
 $(BIN)/claimsim: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: setup
 test: setup
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/python -m pytest -n 2
+
+validate: setup
+	$(BIN)/claimsim validate --workers 2
 
 lint: setup
 	$(BIN)/ruff check sim tests benchmarks
