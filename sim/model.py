@@ -135,7 +135,7 @@ class ClaimsModel(mesa.Model):
             "slots": [s.slots for s in self.ops.staff],
             "shift_start_h": [s.roster.start_h for s in self.ops.staff],
             "shift_end_h": [s.roster.end_h for s in self.ops.staff],
-            "hourly_cost": [roles[s.role].hourly_cost for s in self.ops.staff],
+            "hourly_cost": [s.hourly_cost for s in self.ops.staff],
             "overtime_factor": [roles[s.role].overtime_factor for s in self.ops.staff],
             "standard_hours_per_day": [roles[s.role].standard_hours_per_day for s in self.ops.staff],
             "fee_per_job": [roles[s.role].fee_per_job for s in self.ops.staff],

@@ -238,6 +238,27 @@ class RosterSpec(Frozen):
 Headcount = Count | dict[Name, Count]
 
 
+class Surge(Frozen):
+    """Reserve staff or partner adjusters called out once the backlog per person on duty passes a threshold."""
+
+    reserve: Headcount = 0                 # people on call (a number per pool when the role is by region)
+    trigger_per_person: PositiveFloat = 10.0  # jobs waiting per person on duty (or waiting at all, if nobody is)
+    delay_h: NonNegativeFloat = 2.0        # from the trigger to the first shift of the reserve
+    roster: Name | None = None             # default: the role's roster
+    hourly_cost: NonNegativeFloat | None = None  # default: the role's
+    check_every_h: PositiveFloat = 0.25
+
+
+class Move(Frozen):
+    """N staff of a per-region pool leave one region at `at_h` and start in another after `travel_h`."""
+
+    from_region: Name
+    to_region: Name
+    count: Annotated[int, Field(ge=1, strict=True)]
+    at_h: NonNegativeFloat
+    travel_h: NonNegativeFloat = 4.0
+
+
 class StaffRole(Frozen):
     """A role's staff: headcount (one pool, or a pool per region), roster, leave and cost."""
 
@@ -249,6 +270,8 @@ class StaffRole(Frozen):
     standard_hours_per_day: PositiveFloat = 8.0
     concurrent_cases: Annotated[int, Field(ge=1, strict=True)] = 1   # video surveyors guide several scenes at once
     fee_per_job: NonNegativeFloat = 0.0  # partner fee (tow, rescue) per completed job
+    surge: Surge | None = None
+    moves: list[Move] = Field(default_factory=list)
 
 
 class Phone(Frozen):
@@ -275,6 +298,8 @@ class Triage(Frozen):
     fast_track: TrackRule = TrackRule(max_loss=5000, incident_types=["crash", "battery", "stranding"])
     video: TrackRule = TrackRule(max_loss=30000, incident_types=["crash", "flooded_vehicle", "burst_pipe"])
     large_loss_min: PositiveFloat = 200_000
+    # Claims estimated at or below this skip the site survey and the weather certificate (Liaoyang).
+    waive_survey_max_loss: NonNegativeFloat = 0.0
     priority: dict[Literal["fast_track", "video", "field", "large_loss"], NonNegativeInt] = Field(
         default_factory=lambda: {t: 1 for t in TRACKS})
 
@@ -311,6 +336,8 @@ class Service(Frozen):
         field={"dist": "lognormal", "mean": 48, "cv": 1.0},
         large_loss={"dist": "lognormal", "mean": 120, "cv": 1.0})
     payment_lag_h: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 12, "cv": 0.5})
+    # Obtaining a weather certificate, added to the documents of surveyed claims (0: not required).
+    weather_certificate_h: Dist = Field(default_factory=lambda: {"dist": "fixed", "value": 0})
 
 
 class Outcomes(Frozen):
@@ -340,6 +367,15 @@ class Operations(Frozen):
         default_factory=lambda: {"crash": 0.3, "battery": 1.0, "stranding": 1.0, "flooded_vehicle": 1.0})
     outcomes: Outcomes = Outcomes()
     prepayment: PrePayment = PrePayment()
+    # Hand-off delay before a claim reaches the assessment and the approval queues (files moving between
+    # offices; assessors and approvers moved down to branches shorten it).
+    handoff_h: dict[Literal["assessment", "approval"], Dist] = Field(
+        default_factory=lambda: {"assessment": 0, "approval": 0})
+    # Order in which field surveyors take claims: first come; nearest first (shortest trip); or remote and
+    # snow-bound first (Sanmenxia: surveyors sent first to suburbs and snow-covered roads).
+    dispatch: Literal["first_come", "nearest", "remote_first"] = "first_come"
+    # Share of the snow and ice slow-down of survey and tow travel won back by chains and equipment (Jixi).
+    snow_chains: Share = 0.0
 
 
 
@@ -459,6 +495,21 @@ def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
         if spec.roster not in s.operations.rosters:
             out.append((("operations", "staff", role, "roster"),
                         f"'{spec.roster}' is not one of the rosters ({', '.join(s.operations.rosters)})"))
+        if spec.surge is not None:
+            if spec.surge.roster is not None and spec.surge.roster not in s.operations.rosters:
+                out.append((("operations", "staff", role, "surge", "roster"),
+                            f"'{spec.surge.roster}' is not one of the rosters ({', '.join(s.operations.rosters)})"))
+            if isinstance(spec.surge.reserve, dict) != isinstance(spec.headcount, dict):
+                out.append((("operations", "staff", role, "surge", "reserve"),
+                            "give the reserve the same way as the headcount (one number, or one per region)"))
+        for i, move in enumerate(spec.moves):
+            if not isinstance(spec.headcount, dict):
+                out.append((("operations", "staff", role, "moves", i),
+                            "moves need a headcount by region"))
+            for key in ("from_region", "to_region"):
+                if getattr(move, key) not in ids:
+                    out.append((("operations", "staff", role, "moves", i, key),
+                                f"no region has id '{getattr(move, key)}' (regions: {', '.join(ids)})"))
         if isinstance(spec.headcount, dict):
             for rid in spec.headcount:
                 if rid not in ids:

@@ -31,9 +31,12 @@ class Slot(IntEnum):
     WITHDRAW = 17
     FALLBACK = 18
     CALLS = 20  # per attempt k: handling 20+4k, patience 21+4k, retry 22+4k, retry delay 23+4k
+    HANDOFF_ASSESS = 60
+    HANDOFF_APPROVE = 61
+    WEATHER_CERT = 62
 
 
-N_SLOTS = int(Slot.CALLS) + 4 * 10
+N_SLOTS = 64
 
 
 @dataclass

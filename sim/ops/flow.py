@@ -48,25 +48,35 @@ class ClaimStory:
         claim.track = self.triage(claim)
         log.add(env.now, cid, Ev.TRIAGED, value=TRACK_CODES[claim.track])
         u = claim.u
-        documents_at = env.now + float(ops.service.documents_h[claim.track].ppf(u[Slot.DOCS]))
+        needs_survey = claim.track in ("video", "field", "large_loss")
+        waived = needs_survey and claim.estimate <= ops.triage.waive_survey_max_loss
+        documents_h = float(ops.service.documents_h[claim.track].ppf(u[Slot.DOCS]))
+        if needs_survey and not waived:  # a surveyed claim also needs the weather certificate
+            documents_h += float(ops.service.weather_certificate_h.ppf(u[Slot.WEATHER_CERT]))
+        documents_at = env.now + documents_h
         covered = claim.loss_amount > ops.outcomes.deductible and u[Slot.NOT_COVERED] >= ops.outcomes.not_covered_share
         priority = ops.triage.priority[claim.track]
 
         if u[Slot.RESCUE] < ops.rescue_share.get(claim.incident_type, 0.0):
             yield from self.work(claim, "tow", Ev.TOW_START, Ev.TOW_END, self._tow_time(claim), priority=0)
-        if claim.track == "video":
+        if waived:
+            log.add(env.now, cid, Ev.SURVEY_WAIVED)
+        elif claim.track == "video":
             minutes = float(ops.service.video_survey_min.ppf(u[Slot.VIDEO]))
             yield from self.work(claim, "video_survey", Ev.SURVEY_START, Ev.SURVEY_END,
                                  lambda _s: minutes / 60.0, priority, value=2)
         elif claim.track in ("field", "large_loss"):
             yield from self.work(claim, "field_survey", Ev.SURVEY_START, Ev.SURVEY_END,
-                                 self._survey_time(claim), priority, value=1)
+                                 self._survey_time(claim), priority, value=1, rank=self._dispatch_rank(claim))
         prepaid = 0.0
         prepayment = None
         pre = ops.prepayment
         if pre.enabled and covered and claim.track == "large_loss" and claim.estimate >= pre.min_loss:
             prepaid = min(pre.share * claim.estimate, claim.loss_amount - ops.outcomes.deductible)
             prepayment = env.process(self.prepay(claim, prepaid))
+        handoff = float(ops.handoff_h["assessment"].ppf(u[Slot.HANDOFF_ASSESS]))
+        if handoff > 0:
+            yield env.timeout(handoff)
         minutes = float(ops.service.assessment_min[claim.track].ppf(u[Slot.ASSESS]))
         yield from self.work(claim, "assessment", Ev.ASSESSMENT_START, Ev.ASSESSMENT_END,
                              lambda _s: minutes / 60.0, priority)
@@ -74,6 +84,9 @@ class ClaimStory:
             log.add(env.now, cid, Ev.CLOSED_NO_PAYMENT)
             return
         minutes = float(ops.service.approval_min[claim.track].ppf(u[Slot.APPROVE]))
+        handoff = float(ops.handoff_h["approval"].ppf(u[Slot.HANDOFF_APPROVE]))
+        if minutes > 0 and handoff > 0:
+            yield env.timeout(handoff)
         if minutes > 0:
             yield from self.work(claim, "approval", Ev.APPROVAL_START, Ev.APPROVAL_END,
                                  lambda _s: minutes / 60.0, priority)
@@ -123,11 +136,11 @@ class ClaimStory:
         return False
 
     def work(self, claim: Claim, role: str, start: Ev, end: Ev, duration, priority: int,
-             value: float = float("nan")) -> Generator[simpy.Event, object, None]:
+             value: float = float("nan"), rank: float = 0.0) -> Generator[simpy.Event, object, None]:
         """Queue a job for `role` and wait until a staff member has done it."""
         job = Job(self.env, claim, start, end, duration, value)
         self.log.add(self.env.now, claim.claim_id, Ev.QUEUED, value=ROLE_STAGE[role])
-        self.op.queue(role, claim.region).put(job, priority)
+        self.op.queue(role, claim.region).put(job, priority, rank)
         yield job.done
 
     # ------------------------------------------------------------------ rules and times
@@ -147,11 +160,24 @@ class ClaimStory:
             return "video"
         return "field"
 
+    def _dispatch_rank(self, claim: Claim) -> float:
+        """Queue order among field surveys of equal priority (0 for first come, first served)."""
+        rule = self.ops.dispatch
+        if rule == "first_come":
+            return 0.0
+        distance = math.sqrt(float(claim.u[Slot.DISTANCE_R]))  # share of the service radius
+        if rule == "nearest":
+            return distance
+        # remote and snow-bound first: far claims, and claims where the roads are worst, go first
+        road = float(self.op.hazard.road_index[claim.region, min(int(self.env.now), self.op.hazard.hours - 1)])
+        return -(distance + road)
+
     def _travel_h(self, claim: Claim, radius_u: float) -> float:
         region = self.regions[claim.region]
         km = region.service_radius_km * math.sqrt(radius_u) * ROAD_WINDING
-        speed = max(region.road_speed_kmh * float(self.op.hazard.speed_factor(int(self.env.now))[claim.region]),
-                    MIN_SPEED_KMH)
+        slow_down = 1.0 - float(self.op.hazard.speed_factor(int(self.env.now))[claim.region])
+        factor = 1.0 - slow_down * (1.0 - self.ops.snow_chains)  # chains win back part of the slow-down
+        speed = max(region.road_speed_kmh * factor, MIN_SPEED_KMH)
         return km / speed
 
     def _survey_time(self, claim: Claim):

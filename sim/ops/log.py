@@ -38,6 +38,9 @@ class Ev(IntEnum):
     FIRST_CONTACT = 24
     QUEUED = 25              # value: stage code (see STAGES)
     AWAITING_DOCUMENTS = 26
+    CALL_OUT = 27            # operation event (claim -1): value = reserve staff called out, staff_id = -1
+    STAFF_MOVED = 28         # operation event (claim -1): value = staff leaving for another region
+    SURVEY_WAIVED = 29
 
 
 # Stages a claim waits in after registration, in order; `QUEUED` events carry their index.

@@ -51,9 +51,10 @@ class WorkQueue:
     def __len__(self) -> int:
         return self.waiting
 
-    def put(self, job: Job, priority: int = 0) -> None:
+    def put(self, job: Job, priority: int = 0, rank: float = 0.0) -> None:
+        """Queue a job: lower `priority` first, then lower `rank` (dispatch order), then first come."""
         self.waiting += 1
-        self.store.put(simpy.PriorityItem((priority, self.env.now, next(self._seq)), job))
+        self.store.put(simpy.PriorityItem((priority, rank, self.env.now, next(self._seq)), job))
 
     def cancel(self, job: Job) -> None:
         if not job.cancelled and not job.picked.triggered:

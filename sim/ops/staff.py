@@ -72,8 +72,11 @@ class StaffMember:
     """
 
     def __init__(self, env: simpy.Environment, log: EventLog, staff_id: int, role: str, pool: str,
-                 roster: Roster, queue: WorkQueue, slots: int = 1) -> None:
+                 roster: Roster, queue: WorkQueue, slots: int = 1, hourly_cost: float = 0.0) -> None:
         self.env = env
+        self.hourly_cost = hourly_cost
+        self.retired = False
+        self._leave = env.event()  # fires when the person is moved away or stood down
         self.log = log
         self.staff_id = staff_id
         self.role = role
@@ -89,15 +92,19 @@ class StaffMember:
 
     def work(self, slot: int) -> Generator[simpy.Event, object, None]:
         env = self.env
-        while True:
+        while not self.retired:
             start, end = self.roster.window(env.now)
             if start > env.now:
-                yield env.timeout(start - env.now)
+                yield env.any_of([env.timeout(start - env.now), self._leave])
+                if self.retired:
+                    return
             self._clock_in()
+            # A plain event per shift, waited on with a fresh flat condition each time: SimPy strips the
+            # callbacks of a nested condition once an outer one fires, so a condition must not be reused.
             off = env.timeout(end - env.now)
-            while env.now < end:
+            while env.now < end and not self.retired:
                 get = self.queue.store.get()
-                fired = yield get | off
+                fired = yield env.any_of([get, off, self._leave])
                 if get not in fired:
                     if get.triggered:
                         # The queue handed over a job at the very instant the shift ended: put it back
@@ -111,6 +118,12 @@ class StaffMember:
                     continue
                 yield from self.serve(job)
             self._clock_out()
+
+    def retire(self) -> None:
+        """Stop pulling work: the job in hand is finished, then the person clocks out for good."""
+        if not self.retired:
+            self.retired = True
+            self._leave.succeed()
 
     def serve(self, job: Job) -> Generator[simpy.Event, object, None]:
         env = self.env
