@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim import __version__
@@ -109,6 +116,119 @@ def check(file: FileArg) -> None:
     if base.injects:
         out_console.print(f"{len(base.injects)} inject(s) listed (played in tabletop mode)")
     out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s))", highlight=False)
+
+
+@app.command()
+def compare(
+    files: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).", show_default=False, metavar="FILE...")],
+    plans: Annotated[str | None, typer.Option(help="Comma-separated plans; the first is the baseline for "
+                                                   "differences (default: every plan, baseline first).")] = None,
+    reps: Annotated[int, typer.Option(min=2, help="Replications per plan (seeds seed, seed+1, ...).")] = 10,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    seed: Annotated[int | None, typer.Option(min=0, help="First seed (default: the scenario's).")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Stop each run after this many hours.")] = None,
+    out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results/compare"),
+    plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (top-level `plans:`), "
+                                                         "reused across scenarios.")] = None,
+    precision: Annotated[float | None, typer.Option(min=0.0, help="Add replications until the key figure's 95% "
+                                                                  "CI half-width is under this share of its mean.")]
+    = None,
+    max_reps: Annotated[int, typer.Option(min=2, help="Most replications per plan with --precision.")] = 200,
+    key: Annotated[str, typer.Option(help="Key figure for --precision and the scenario matrix.")] = "latency_p90",
+    crn_check: Annotated[bool, typer.Option(help="Also run the second plan with independent seeds to measure "
+                                                 "what common random numbers save.")] = True,
+    target_p90: Annotated[float, typer.Option(help="Service target: p90 settlement latency (h).")] = 72.0,
+    target_paid_7d: Annotated[float, typer.Option(help="Service target: share paid or pre-paid within 7 days.")]
+    = 0.3,
+) -> None:
+    """Compare plans over replications with common random numbers; write results/compare/<scenario>/."""
+    from sim import compare as cmp
+    from sim.report_compare import matrix_report
+
+    if key not in cmp.FIGURES:
+        _fail(InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key"))
+    comparisons = []
+    for file in files:
+        sf = _load(file)
+        try:
+            if plans_file is not None:
+                sf.add_plans_file(plans_file)
+            chosen = [p.strip() for p in plans.split(",") if p.strip()] if plans else list(sf.plans)
+            if "baseline" in chosen and not plans:
+                chosen.remove("baseline")
+                chosen.insert(0, "baseline")
+            for plan in chosen:
+                sf.resolve(plan)
+        except InputError as err:
+            _fail(err)
+        if len(chosen) < 1:
+            _fail(InputError("name at least one plan", key_path="--plans"))
+        final = out / sf.name
+        try:
+            tmp = cmp.atomic_folder(final)
+        except OSError as exc:
+            _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("runs"), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console) as bar:
+            task = bar.add_task(f"{sf.name}: {', '.join(chosen)}", total=reps * len(chosen))
+            try:
+                comp = cmp.compare_scenario(file, chosen, reps, seed, hours, tmp, workers, plans_file, precision,
+                                            max_reps, key, crn_check,
+                                            progress=lambda done, total, task=task: bar.update(
+                                                task, completed=done, total=total))
+                cmp.write_comparison(comp, tmp)
+            except BaseException:
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        cmp.publish(tmp, final)
+        comparisons.append(comp)
+        _print_comparison(comp, final)
+    if len(comparisons) > 1:
+        names = [set(c.plans) for c in comparisons]
+        if any(n != names[0] for n in names):
+            _fail(InputError("the scenarios must share the compared plans for a matrix", key_path="--plans"))
+        rob = cmp.robustness(comparisons, key, target_p90, target_paid_7d)
+        folder = out / "matrix"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.md").write_text(matrix_report(rob))
+        import json
+
+        (folder / "matrix.json").write_text(json.dumps(rob, indent=2) + "\n")
+        for rule, plan in rob["rules"].items():
+            out_console.print(f"{rule}: [bold]{plan}[/]")
+        out_console.print(f"matrix: {folder}", highlight=False, soft_wrap=True)
+
+
+def _print_comparison(comp: object, folder: Path) -> None:
+    from sim.compare import FIGURES
+
+    table = Table(title=f"{comp.scenario}: mean [95% CI] over replications")
+    table.add_column("figure")
+    rows = comp.table()
+    for r in rows:
+        table.add_column(r["plan"], justify="right")
+    for key in ("latency_mean", "latency_p90", "first_contact_mean", "first_payment_mean", "abandonment",
+                "peak_backlog", "cost"):
+        label, unit, _ = FIGURES[key]
+        cells = []
+        for r in rows:
+            v = r[key]
+            fmt = (lambda x: f"{100 * x:.1f}%") if unit == "share" else (lambda x: f"{x:,.1f}")
+            cells.append(f"{fmt(v['mean'])} [{fmt(v['low'])}, {fmt(v['high'])}]")
+        table.add_row(label, *cells)
+    out_console.print(table)
+    sig = [d for d in comp.differences() if d["significant"] and d["figure"] in ("latency_mean", "latency_p90",
+                                                                                  "cost")]
+    for d in sig:
+        out_console.print(f"  {d['plan']} vs {comp.baseline}: {FIGURES[d['figure']][0]} "
+                          f"{d['diff']:+,.2f} [{d['low']:+,.2f}, {d['high']:+,.2f}] "
+                          f"({'better' if d['better'] else 'worse'})")
+    if comp.crn:
+        out_console.print(f"  common random numbers shrink the variance of the paired difference "
+                          f"{comp.crn['shrink']:.1f}x")
+    out_console.print(f"results: {folder}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -583,9 +583,34 @@ class ScenarioFile:
         self._base = raw
         self.plans: dict[str, str] = {"baseline": ""}
         self._resolved: dict[str, Scenario] = {}
+        self._plan_files: dict[str, tuple[Path, dict[tuple, int]]] = {}  # plans read from a plans file
         if not isinstance(self._raw_plans, dict):
             raise self._error(("plans",), "expected a mapping of plan name to overrides")
-        for name, body in self._raw_plans.items():
+        self._check_plans(self._raw_plans)
+
+    def add_plans_file(self, path: str | Path) -> list[str]:
+        """Add the plans of a separate YAML file (top-level `plans:`), checked against this scenario."""
+        file = Path(path)
+        raw, lines, _ = _read_yaml(file)
+        unknown = sorted(set(raw) - {"plans", "description"})
+        if unknown:
+            raise InputError("a plans file has only `plans:` (and a `description:`)", file=file,
+                             line=lines.get((unknown[0],)), key_path=unknown[0])
+        plans = raw.get("plans")
+        if not isinstance(plans, dict) or not plans:
+            raise InputError("expected a mapping of plan name to overrides", file=file,
+                             line=lines.get(("plans",)), key_path="plans")
+        for name in plans:
+            if name in self.plans:
+                raise InputError(f"plan '{name}' is also defined in {self.path}", file=file,
+                                 line=lines.get(("plans", name)), key_path=f"plans.{name}")
+            self._plan_files[str(name)] = (file, lines)
+        self._raw_plans.update(plans)
+        self._check_plans(plans)
+        return list(plans)
+
+    def _check_plans(self, plans: dict[str, Any]) -> None:
+        for name, body in plans.items():
             body = body or {}
             if not isinstance(body, dict):
                 raise self._error(("plans", name), "a plan is a mapping of overrides")
@@ -600,8 +625,9 @@ class ScenarioFile:
                                   f"a plan may only override {', '.join(sorted(PLAN_KEYS))}")
             self._raw_plans[name] = body
             self.plans[name] = str(body.get("description", "") or "")
-        for name in self.plans:  # check every plan now: a typo in a plan must not wait for its run
+        for name in plans:  # check every plan now: a typo in a plan must not wait for its run
             self.resolve(name)
+        self.resolve("baseline")
 
     @property
     def name(self) -> str:
@@ -614,6 +640,10 @@ class ScenarioFile:
         return None
 
     def _error(self, path: tuple, message: str) -> InputError:
+        if len(path) >= 2 and path[0] == "plans" and path[1] in self._plan_files:
+            file, lines = self._plan_files[path[1]]
+            line = next((lines[path[:cut]] for cut in range(len(path), 0, -1) if path[:cut] in lines), None)
+            return InputError(message, file=file, line=line, key_path=_key_path(path))
         for cut in range(len(path), 0, -1):
             if path[:cut] in self.files:  # a key read from a hazard CSV: name that file and row
                 return InputError(message, file=self.files[path[:cut]], line=self.lines.get(path[:cut]),
@@ -735,9 +765,8 @@ def _read_hazard_csv(base_dir: Path, spec: dict[str, Any], region: str, file: Pa
     return rows, data, csv_path
 
 
-def load_scenario(path: str | Path) -> ScenarioFile:
-    """Read, check and resolve every plan of a scenario file; raises `InputError` on any problem."""
-    file = Path(path)
+def _read_yaml(file: Path) -> tuple[dict[str, Any], dict[tuple, int], bytes]:
+    """A YAML mapping as plain Python, the line of every key path, and the file's bytes."""
     if not file.is_file():
         raise InputError("file not found" if not file.exists() else "not a file", file=file)
     raw_bytes = file.read_bytes()
@@ -754,10 +783,15 @@ def load_scenario(path: str | Path) -> ScenarioFile:
     except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, bad tags)
         raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}", file=file) from None
     if not isinstance(doc, CommentedMap):
-        raise InputError("a scenario is a YAML mapping (name, start, regions, hazard, operations, ...)",
-                         file=file, line=1)
+        raise InputError("expected a YAML mapping of keys (see scenarios/README.md)", file=file, line=1)
     lines: dict[tuple, int] = {}
-    raw = _plain(doc, (), lines)
+    return _plain(doc, (), lines), lines, raw_bytes
+
+
+def load_scenario(path: str | Path) -> ScenarioFile:
+    """Read, check and resolve every plan of a scenario file; raises `InputError` on any problem."""
+    file = Path(path)
+    raw, lines, raw_bytes = _read_yaml(file)
     digest = hashlib.sha256(raw_bytes)
     files: dict[tuple, Path] = {}
     hazard = raw.get("hazard")

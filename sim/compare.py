@@ -1,0 +1,397 @@
+"""Plan comparison with common random numbers and honest intervals (`claimsim compare`).
+
+Every plan runs with the same seeds, so each replication of a plan faces the same storm and, where the
+plan does not change exposure, the same incidents and the same work content for every claim. The
+replication is the independent unit: figures are per-replication numbers with Student-t intervals;
+percentiles also get a whole-replication bootstrap interval (claims of resampled replications pooled).
+Differences against the baseline plan are paired by seed; their p-values are Holm-adjusted across all
+plans and figures of a scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sim.errors import InputError
+from sim.scenario import load_scenario
+from sim.validation import mean_ci
+
+# Figures compared per replication: key -> (label, unit, lower is better)
+FIGURES: dict[str, tuple[str, str, bool]] = {
+    "latency_mean": ("settlement latency mean", "h", True),
+    "latency_p50": ("settlement latency p50", "h", True),
+    "latency_p90": ("settlement latency p90", "h", True),
+    "latency_p99": ("settlement latency p99", "h", True),
+    "latency_restricted": ("time to settle, unsettled counted to the horizon", "h", True),
+    "first_contact_mean": ("time to first contact, mean", "h", True),
+    "first_payment_mean": ("time to first payment, mean", "h", True),
+    "abandonment": ("phone abandonment", "share", True),
+    "paid_7d": ("paid or pre-paid within 7 days", "share", False),
+    "peak_backlog": ("peak backlog", "claims", True),
+    "cost": ("cost", "currency", True),
+    "claims": ("claims reported", "claims", True),
+}
+PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99}
+INDEPENDENT_SEED_OFFSET = 1_000_003
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One replication of one plan: what a worker process needs to run it and write its folder."""
+
+    scenario: str
+    plans_file: str | None
+    plan: str
+    seed: int
+    hours: int | None
+    folder: str | None
+
+
+def run_replication(spec: RunSpec) -> dict[str, Any]:
+    """Run one plan and seed, write its run folder (if asked), return its figures and raw arrays."""
+    from sim import runner
+    from sim.validation import restricted_latency
+
+    sf = load_scenario(spec.scenario)
+    if spec.plans_file:
+        sf.add_plans_file(spec.plans_file)
+    res = runner.simulate(sf, spec.plan, spec.seed, spec.hours)
+    if spec.folder:
+        runner.write(res, Path(spec.folder))
+    f = res.summary["figures"]
+    c = res.claims
+    settled = c["settled_h"].notna()
+    latency = (c.loc[settled, "settled_h"] - c.loc[settled, "reported_h"]).to_numpy()
+    horizon = float(res.model.hour)
+
+    def nz(x: float | None) -> float:
+        return float("nan") if x is None else float(x)
+
+    return {
+        "plan": spec.plan, "seed": spec.seed,
+        "figures": {
+            "latency_mean": nz(f["settlement_latency_hours"]["mean"]),
+            "latency_p50": nz(f["settlement_latency_hours"]["p50"]),
+            "latency_p90": nz(f["settlement_latency_hours"]["p90"]),
+            "latency_p99": nz(f["settlement_latency_hours"]["p99"]),
+            "latency_restricted": restricted_latency(c, horizon),
+            "first_contact_mean": nz(f["first_contact_hours"]["mean"]),
+            "first_payment_mean": nz(f["first_payment_hours"]["mean"]),
+            "abandonment": nz(f["abandonment_rate"]) if f["abandonment_rate"] is not None else 0.0,
+            "paid_7d": nz(f["paid_or_prepaid_within_7d_share"]),
+            "peak_backlog": float(f["backlog"]["peak"]),
+            "cost": float(f["cost"]["total"]),
+            "claims": float(f["claims_total"]),
+        },
+        "latency": latency.astype(np.float32),
+        "backlog": res.series["backlog_open"].to_numpy(dtype=np.float32),
+        "horizon": horizon,
+    }
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment (controls the family-wise error rate)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def bootstrap_percentile(latencies: list[np.ndarray], q: float, n_boot: int = 1000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """Percentile of the pooled claims and its whole-replication bootstrap 95% interval."""
+    pooled = np.concatenate(latencies) if latencies else np.zeros(0)
+    if pooled.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    point = float(np.percentile(pooled, q))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(latencies), len(latencies))
+        sample = np.concatenate([latencies[i] for i in pick])
+        if sample.size:
+            boots.append(np.percentile(sample, q))
+    return point, float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+@dataclass
+class PlanResult:
+    plan: str
+    reps: list[dict[str, Any]] = field(default_factory=list)
+
+    def values(self, key: str) -> np.ndarray:
+        return np.array([r["figures"][key] for r in self.reps], dtype=float)
+
+    def summary(self, key: str) -> tuple[float, float, float]:
+        v = self.values(key)
+        v = v[~np.isnan(v)]
+        return mean_ci(v) if v.size else (float("nan"),) * 3
+
+
+@dataclass
+class Comparison:
+    """All replications of all plans of one scenario, and the statistics drawn from them."""
+
+    scenario: str
+    scenario_file: str
+    baseline: str
+    plans: dict[str, PlanResult]
+    crn: dict[str, Any] | None = None
+
+    def table(self) -> list[dict[str, Any]]:
+        rows = []
+        for name, pr in self.plans.items():
+            row: dict[str, Any] = {"plan": name, "reps": len(pr.reps)}
+            for key in FIGURES:
+                m, lo, hi = pr.summary(key)
+                row[key] = {"mean": m, "low": lo, "high": hi}
+                if key in PERCENTILES:
+                    p, blo, bhi = bootstrap_percentile([r["latency"] for r in pr.reps], PERCENTILES[key])
+                    row[key].update({"pooled": p, "boot_low": blo, "boot_high": bhi})
+            rows.append(row)
+        return rows
+
+    def differences(self) -> list[dict[str, Any]]:
+        base = self.plans[self.baseline]
+        out = []
+        for name, pr in self.plans.items():
+            if name == self.baseline:
+                continue
+            for key in FIGURES:
+                d = pr.values(key) - base.values(key)
+                d = d[~np.isnan(d)]
+                if d.size < 2:
+                    continue
+                m, lo, hi = mean_ci(d)
+                sd = float(d.std(ddof=1))
+                p = float(stats.ttest_1samp(d, 0.0).pvalue) if sd > 0 else (1.0 if m == 0 else 0.0)
+                out.append({"plan": name, "figure": key, "diff": m, "low": lo, "high": hi, "p": p})
+        for row, adj in zip(out, holm([r["p"] for r in out]), strict=True):
+            row["p_holm"] = adj
+            row["significant"] = adj < 0.05
+            better = FIGURES[row["figure"]][2]
+            row["better"] = row["significant"] and ((row["diff"] < 0) == better) and row["diff"] != 0
+        return out
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points not dominated in (cost, p90): lower is better on both."""
+    front = []
+    for i, (c, p) in enumerate(points):
+        dominated = any((c2 <= c and p2 <= p) and (c2 < c or p2 < p) for j, (c2, p2) in enumerate(points) if j != i)
+        if not dominated:
+            front.append(i)
+    return front
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_all(specs: list[RunSpec], workers: int, progress: Callable[[int, int], None] | None = None
+            ) -> list[dict[str, Any]]:
+    """Run replications on a process pool; results in the order of `specs`, whatever the worker count."""
+    results: list[dict[str, Any] | None] = [None] * len(specs)
+    done = 0
+    if workers <= 1:
+        for i, spec in enumerate(specs):
+            results[i] = run_replication(spec)
+            done += 1
+            if progress:
+                progress(done, len(specs))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_replication, spec): i for i, spec in enumerate(specs)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except InputError:
+                    raise
+                except Exception as exc:  # name the run that failed
+                    s = specs[i]
+                    raise RuntimeError(f"run failed: {s.scenario} plan {s.plan} seed {s.seed}: {exc}") from exc
+                done += 1
+                if progress:
+                    progress(done, len(specs))
+    return [r for r in results if r is not None]
+
+
+def compare_scenario(path: Path, plans: list[str], reps: int, seed: int | None, hours: int | None, out: Path,
+                     workers: int, plans_file: Path | None, precision: float | None, max_reps: int,
+                     key: str, crn_check: bool, progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """Run `plans` of one scenario over replications (adding some until `precision` is met) and compare them."""
+    sf = load_scenario(path)
+    if plans_file:
+        sf.add_plans_file(plans_file)
+    for plan in plans:
+        sf.resolve(plan)  # unknown plans fail here, before anything runs
+    base_seed = sf.resolve().seed if seed is None else seed
+    name = sf.name
+    runs_dir = out / "runs"
+    results: dict[str, PlanResult] = {p: PlanResult(p) for p in plans}
+
+    def specs_for(seeds: range, plan_list: list[str], tag: str = "") -> list[RunSpec]:
+        return [RunSpec(str(path), str(plans_file) if plans_file else None, plan, s, hours,
+                        str(runs_dir / f"{plan}{tag}" / f"seed-{s}")) for plan in plan_list for s in seeds]
+
+    have = 0
+    target = reps
+    total_planned = reps * len(plans)
+    while True:
+        specs = specs_for(range(base_seed + have, base_seed + target), plans)
+        offset = have * len(plans)
+
+        def tick(done: int, _total: int, offset: int = offset, total: int = max(total_planned,
+                                                                                 offset + len(specs))) -> None:
+            if progress:
+                progress(offset + done, total)
+
+        for res in run_all(specs, workers, tick):
+            results[res["plan"]].reps.append(res)
+        have = target
+        if precision is None or have >= max_reps:
+            break
+        worst = max(_half_width_share(results[p], key) for p in plans)
+        if worst <= precision:
+            break
+        target = min(max_reps, have + max(2, have // 2))
+        total_planned = target * len(plans)
+    for pr in results.values():
+        pr.reps.sort(key=lambda r: r["seed"])
+    comparison = Comparison(name, str(path), plans[0], results)
+    if crn_check and len(plans) > 1:
+        comparison.crn = crn_variance(path, plans_file, plans[0], plans[1], base_seed, have, hours, workers,
+                                      results, key)
+    return comparison
+
+
+def _half_width_share(pr: PlanResult, key: str) -> float:
+    m, lo, hi = pr.summary(key)
+    if not np.isfinite(hi) or m == 0:
+        return math.inf
+    return (hi - lo) / 2 / abs(m)
+
+
+def crn_variance(path: Path, plans_file: Path | None, base: str, plan: str, base_seed: int, reps: int,
+                 hours: int | None, workers: int, results: dict[str, PlanResult], key: str) -> dict[str, Any]:
+    """Variance of the paired difference plan - base with common seeds against independent seeds."""
+    seeds = range(base_seed + INDEPENDENT_SEED_OFFSET, base_seed + INDEPENDENT_SEED_OFFSET + reps)
+    specs = [RunSpec(str(path), str(plans_file) if plans_file else None, plan, s, hours, None) for s in seeds]
+    independent = np.array([r["figures"][key] for r in run_all(specs, workers)])
+    crn_diff = results[plan].values(key) - results[base].values(key)
+    ind_diff = independent - results[base].values(key)
+    v_crn = float(np.var(crn_diff, ddof=1)) if reps > 1 else float("nan")
+    v_ind = float(np.var(ind_diff, ddof=1)) if reps > 1 else float("nan")
+    return {"plan": plan, "base": base, "figure": key, "reps": reps, "var_crn": v_crn, "var_independent": v_ind,
+            "shrink": v_ind / v_crn if v_crn > 0 else float("inf")}
+
+
+# ---------------------------------------------------------------------------- several scenarios
+
+
+def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, target_paid_7d: float
+               ) -> dict[str, Any]:
+    """Plan x scenario matrix of the key figure, each plan's regret, and four robustness rules."""
+    plans = list(comparisons[0].plans)
+    matrix = {c.scenario: {p: c.plans[p].summary(key)[0] for p in plans} for c in comparisons}
+    lower_better = FIGURES[key][2]
+    regret = {}
+    for scen, row in matrix.items():
+        best = min(row.values()) if lower_better else max(row.values())
+        regret[scen] = {p: (v - best) if lower_better else (best - v) for p, v in row.items()}
+    meets = {}
+    for c in comparisons:
+        meets[c.scenario] = {p: bool(c.plans[p].summary("latency_p90")[0] <= target_p90_h
+                                     and c.plans[p].summary("paid_7d")[0] >= target_paid_7d) for p in plans}
+    pick = min if lower_better else max
+    mean_over = {p: float(np.mean([matrix[s][p] for s in matrix])) for p in plans}
+    worst = {p: (max if lower_better else min)(matrix[s][p] for s in matrix) for p in plans}
+    max_regret = {p: max(regret[s][p] for s in matrix) for p in plans}
+    share_meeting = {p: float(np.mean([meets[s][p] for s in matrix])) for p in plans}
+    return {
+        "figure": key, "matrix": matrix, "regret": regret, "meets_target": meets,
+        "target": {"p90_h": target_p90_h, "paid_7d": target_paid_7d},
+        "rules": {
+            "best mean over scenarios": pick(plans, key=lambda p: mean_over[p]),
+            "best worst case": pick(plans, key=lambda p: worst[p]),
+            "minimax regret": min(plans, key=lambda p: max_regret[p]),
+            "most scenarios meeting the target": max(plans, key=lambda p: share_meeting[p]),
+        },
+        "mean_over_scenarios": mean_over, "worst_case": worst, "max_regret": max_regret,
+        "share_meeting_target": share_meeting,
+    }
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def write_comparison(comp: Comparison, out: Path) -> None:
+    """Tables, plots and report.md of one scenario's comparison (run folders are already under out/runs)."""
+    from sim.report_compare import plots, report
+
+    out.mkdir(parents=True, exist_ok=True)
+    table = comp.table()
+    diffs = comp.differences()
+    reps = [{"plan": r["plan"], "seed": r["seed"], **r["figures"]} for pr in comp.plans.values() for r in pr.reps]
+    _write_csv(out / "replications.csv", reps)
+    flat = []
+    for row in table:
+        for key in FIGURES:
+            v = row[key]
+            flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
+    _write_csv(out / "table.csv", flat)
+    _write_csv(out / "differences.csv", diffs)
+    (out / "summary.json").write_text(json.dumps({
+        "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
+        "table": table, "differences": diffs, "crn": comp.crn}, indent=2, default=_json_default) + "\n")
+    plots(comp, out)
+    (out / "report.md").write_text(report(comp, table, diffs))
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(type(x))
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        if not rows:
+            return
+        names = list(dict.fromkeys(k for r in rows for k in r))
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
+
+
+def atomic_folder(final: Path) -> Path:
+    """A temporary sibling folder to build `final` in (renamed by `publish`)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+
+
+def publish(tmp: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
