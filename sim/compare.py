@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -44,6 +45,10 @@ FIGURES: dict[str, tuple[str, str, bool]] = {
 }
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99}
 INDEPENDENT_SEED_OFFSET = 1_000_003
+
+
+# Workers start from a clean server process: forking a process that runs library threads can deadlock.
+_POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def run_all(specs: list[RunSpec], workers: int, progress: Callable[[int, int], N
             if progress:
                 progress(done, len(specs))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_POOL_CONTEXT) as pool:
             futures = {pool.submit(run_replication, spec): i for i, spec in enumerate(specs)}
             for fut in as_completed(futures):
                 i = futures[fut]

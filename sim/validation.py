@@ -16,6 +16,7 @@ window until every measured customer has been served.
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,10 @@ YINCHUAN = SCENARIOS / "yinchuan-first-snow.yaml"
 NORTH_CHINA = SCENARIOS / "north-china-blizzard.yaml"
 SERVICE_LEVEL_H = 20.0 / 3600.0
 PASS_LEVEL = 0.999
+
+
+# Workers start from a clean server process: forking a process that runs library threads can deadlock.
+_POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 @dataclass
@@ -599,7 +604,7 @@ def validate(cases: list[str], full: bool = False, workers: int = 1,
     results: list[Any] = [None] * len(jobs)
     done = 0
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_POOL_CONTEXT) as pool:
             futures = {pool.submit(run_job, jobs[i]): i for i in order}
             from concurrent.futures import as_completed
 

@@ -1,0 +1,161 @@
+"""Plan comparison: its statistics, common random numbers, determinism and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import compare as cmp
+
+SMALL = Path(__file__).parent / "data" / "small.yaml"
+
+
+def test_holm_matches_a_hand_computation() -> None:
+    # p sorted: 0.01 (x4 = 0.04), 0.02 (x3 = 0.06), 0.03 (x2 = 0.06, kept monotone), 0.5 (x1 = 0.5)
+    assert cmp.holm([0.03, 0.5, 0.01, 0.02]) == pytest.approx([0.06, 0.5, 0.04, 0.06])
+    assert cmp.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # 0.8 x 2 caps at 1, and stays monotone
+
+
+def test_pareto_front() -> None:
+    pts = [(1.0, 10.0), (2.0, 5.0), (3.0, 6.0), (1.5, 12.0), (4.0, 1.0)]
+    assert cmp.pareto_front(pts) == [0, 1, 4]
+
+
+def test_bootstrap_percentile_brackets_the_pooled_value() -> None:
+    rng = np.random.default_rng(2)
+    reps = [rng.exponential(10, 200) for _ in range(8)]
+    point, lo, hi = cmp.bootstrap_percentile(reps, 90)
+    assert lo <= point <= hi
+    assert point == pytest.approx(np.percentile(np.concatenate(reps), 90))
+    assert 10 * np.log(10) * 0.8 < point < 10 * np.log(10) * 1.2  # exponential p90 = mean ln 10
+
+
+def spec(plan: str, seed: int, hours: int = 24) -> cmp.RunSpec:
+    return cmp.RunSpec(str(SMALL), None, plan, seed, hours, None)
+
+
+def test_results_do_not_depend_on_the_worker_count() -> None:
+    specs = [spec(p, s) for p in ("baseline", "sms") for s in (1, 2)]
+    one = cmp.run_all(specs, 1)
+    two = cmp.run_all(specs, 2)
+    for a, b in zip(one, two, strict=True):
+        assert (a["plan"], a["seed"]) == (b["plan"], b["seed"])
+        assert a["figures"] == b["figures"]
+        assert np.array_equal(a["latency"], b["latency"])
+
+
+def test_common_random_numbers_shrink_a_one_person_staffing_difference(tmp_path: Path) -> None:
+    """One more assessor: with the same seeds the paired difference varies far less than with new seeds."""
+    plans = tmp_path / "plans.yaml"
+    plans.write_text("plans:\n  one_more_assessor:\n    operations:\n      staff:\n        assessment: "
+                     "{headcount: 4}\n")
+    reps = 6
+    base = cmp.run_all([cmp.RunSpec(str(SMALL), str(plans), "baseline", 100 + r, 48, None) for r in range(reps)], 2)
+    more = cmp.run_all([cmp.RunSpec(str(SMALL), str(plans), "one_more_assessor", 100 + r, 48, None)
+                        for r in range(reps)], 2)
+    results = {"baseline": cmp.PlanResult("baseline", base), "one_more_assessor": cmp.PlanResult("x", more)}
+    crn = cmp.crn_variance(SMALL, plans, "baseline", "one_more_assessor", 100, reps, 48, 2, results,
+                           "latency_restricted")
+    assert crn["var_crn"] < crn["var_independent"]
+    assert crn["shrink"] >= 10.0, crn
+    # and the paired difference itself says the extra assessor helps
+    diff = results["one_more_assessor"].values("latency_restricted") - results["baseline"].values("latency_restricted")
+    assert diff.mean() < 0
+
+
+def test_compare_scenario_precision_adds_replications(tmp_path: Path) -> None:
+    comp = cmp.compare_scenario(SMALL, ["baseline", "sms"], 2, None, 24, tmp_path, 2, None, precision=1e-6,
+                                max_reps=4, key="latency_mean", crn_check=False)
+    assert all(len(pr.reps) == 4 for pr in comp.plans.values())  # the target is unreachable: stops at max
+    seeds = [r["seed"] for r in comp.plans["sms"].reps]
+    assert seeds == sorted(seeds) == [r["seed"] for r in comp.plans["baseline"].reps]
+    diffs = comp.differences()
+    claims = next(d for d in diffs if d["figure"] == "claims")
+    assert claims["diff"] < 0 and claims["significant"] and claims["better"]  # SMS keeps drivers home
+
+
+def test_robustness_rules_on_a_hand_made_matrix() -> None:
+    def comp(name: str, values: dict[str, float]) -> cmp.Comparison:
+        plans = {p: cmp.PlanResult(p, [{"figures": {"latency_p90": v + e, "paid_7d": 0.5}} for e in (-1, 1)])
+                 for p, v in values.items()}
+        return cmp.Comparison(name, name, "a", plans)
+
+    rob = cmp.robustness([comp("s1", {"a": 10, "b": 20, "c": 15}), comp("s2", {"a": 100, "b": 60, "c": 70})],
+                         "latency_p90", 72.0, 0.3)
+    assert rob["regret"]["s1"] == {"a": 0, "b": 10, "c": 5}
+    assert rob["regret"]["s2"] == {"a": 40, "b": 0, "c": 10}
+    assert rob["max_regret"] == {"a": 40, "b": 10, "c": 10}
+    assert rob["rules"]["minimax regret"] == "b"           # b and c tie at 10: the first listed wins
+    assert rob["rules"]["best mean over scenarios"] == "b"  # means: a 55, b 40, c 42.5
+    assert rob["rules"]["best worst case"] == "b"          # worst: a 100, b 60, c 70
+    assert rob["share_meeting_target"] == {"a": 0.5, "b": 1.0, "c": 1.0}  # a misses 72 h in s2
+    assert rob["rules"]["most scenarios meeting the target"] == "b"
+
+
+def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--plans", "baseline,sms",
+                           "--reps", "2", "--hours", "24", "--out", str(out), "--no-crn-check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    folder = out / "small"
+    for name in ("report.md", "table.csv", "differences.csv", "replications.csv", "summary.json",
+                 "latency_cdf.png", "backlog.png", "cost_vs_p90.png"):
+        assert (folder / name).is_file(), name
+    for plan in ("baseline", "sms"):
+        for seed in (7, 8):
+            assert (folder / "runs" / plan / f"seed-{seed}" / "claims.parquet").is_file()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert [r["plan"] for r in summary["table"]] == ["baseline", "sms"]
+    assert "Differences against `baseline`" in (folder / "report.md").read_text()
+    assert not list(out.glob(".*partial"))
+
+
+def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(SMALL.read_text().replace("name: small", "name: other").replace("count: 3000", "count: 6000"))
+    out = tmp_path / "cmp"
+    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), str(other), "--plans",
+                           "baseline,more_phone", "--reps", "2", "--hours", "12", "--out", str(out),
+                           "--no-crn-check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    matrix = json.loads((out / "matrix" / "matrix.json").read_text())
+    assert set(matrix["matrix"]) == {"small", "other"}
+    assert set(matrix["rules"]) == {"best mean over scenarios", "best worst case", "minimax regret",
+                                    "most scenarios meeting the target"}
+    assert "minimax regret" in proc.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--plans", "baseline,nope"], "nope"),
+    (["--key", "latency_p95"], "--key"),
+    (["--reps", "1"], "--reps"),
+])
+def test_cli_compare_bad_input_is_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--out", str(tmp_path / "o"), *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and needle in proc.stderr
+    assert not (tmp_path / "o" / "small").exists()
+
+
+def test_plans_file_errors_name_the_plans_file(tmp_path: Path) -> None:
+    from sim.errors import InputError
+    from sim.scenario import load_scenario
+
+    bad = tmp_path / "plans.yaml"
+    bad.write_text("plans:\n  typo:\n    operations:\n      staf: {}\n")
+    sf = load_scenario(SMALL)
+    with pytest.raises(InputError) as err:
+        sf.add_plans_file(bad)
+    assert err.value.file == str(bad) and err.value.line == 4 and err.value.key_path == "plans.typo.operations.staf"
+    clash = tmp_path / "clash.yaml"
+    clash.write_text("plans:\n  sms: {}\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(SMALL).add_plans_file(clash)
+    assert "also defined" in err.value.message
