@@ -68,13 +68,23 @@ def _backlog(result: RunResult, path: Path) -> None:
 
 def _latency(result: RunResult, path: Path) -> None:
     c = result.claims
-    fig, ax = plt.subplots(figsize=(8, 5))
     settled = c[c["settled_h"].notna()]
+    curves = {}
     for key, grp in settled.groupby("agent_type"):
-        lat = np.sort((grp["settled_h"] - grp["reported_h"]).to_numpy())
         reported = int(c[(c["agent_type"] == key) & c["reported_h"].notna()].shape[0])
-        # share of all reported claims of the type, so unsettled claims keep the curve below 1
-        ax.step(lat, np.arange(1, lat.size + 1) / max(reported, 1), where="post", label=f"{key} (n={reported})")
+        curves[f"{key} (n={reported})"] = ((grp["settled_h"] - grp["reported_h"]).to_numpy(), reported)
+    latency_cdf(curves, "Settlement latency by claim type", path)
+
+
+def latency_cdf(curves: dict[str, tuple[np.ndarray, int]], title: str, path: Path) -> None:
+    """Settled share of reported claims against latency, one curve per label: (latencies, claims reported).
+
+    The share is of all reported claims, so claims not yet settled keep a curve below 1."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, (latency, reported) in curves.items():
+        lat = np.sort(latency)
+        if lat.size:
+            ax.step(lat, np.arange(1, lat.size + 1) / max(reported, 1), where="post", label=label)
     ax.set_xlabel("settlement latency, report to settled (hours)")
     ax.set_ylabel("share of reported claims settled")
     ax.set_ylim(0, 1)
@@ -83,7 +93,7 @@ def _latency(result: RunResult, path: Path) -> None:
         ax.legend(loc="lower right")
     else:
         ax.text(0.5, 0.5, "no claim settled yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_title("Settlement latency by claim type")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

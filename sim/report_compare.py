@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.compare import FIGURES, PERCENTILES, pareto_front  # noqa: E402
+from sim.report import latency_cdf  # noqa: E402
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
@@ -20,22 +21,9 @@ PLOTS = {"cdf": "latency_cdf.png", "backlog": "backlog.png", "pareto": "cost_vs_
 
 
 def plots(comp: Comparison, out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, pr in comp.plans.items():
-        pooled = np.sort(np.concatenate([r["latency"] for r in pr.reps]))
-        reported = sum(r["figures"]["claims"] for r in pr.reps)
-        if pooled.size:
-            ax.step(pooled, np.arange(1, pooled.size + 1) / max(reported, 1), where="post", label=name)
-    ax.set_xlabel("settlement latency, report to settled (hours)")
-    ax.set_ylabel("share of reported claims settled")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    if ax.get_lines():
-        ax.legend(loc="lower right")
-    ax.set_title(f"{comp.scenario}: settlement latency by plan (all replications pooled)")
-    fig.tight_layout()
-    fig.savefig(out / PLOTS["cdf"], dpi=100)
-    plt.close(fig)
+    latency_cdf({name: (np.concatenate([r["latency"] for r in pr.reps]),
+                        int(sum(r["figures"]["claims"] for r in pr.reps))) for name, pr in comp.plans.items()},
+                f"{comp.scenario}: settlement latency by plan (all replications pooled)", out / PLOTS["cdf"])
 
     fig, ax = plt.subplots(figsize=(10, 5))
     for i, (name, pr) in enumerate(comp.plans.items()):
