@@ -356,6 +356,16 @@ class PrePayment(Frozen):
     min_loss: NonNegativeFloat = 200_000
 
 
+class HandOff(Frozen):
+    """Hours a file takes to reach the assessment and the approval queues."""
+
+    assessment: Dist = Field(default_factory=lambda: {"dist": "fixed", "value": 0})
+    approval: Dist = Field(default_factory=lambda: {"dist": "fixed", "value": 0})
+
+    def __getitem__(self, stage: str) -> Any:
+        return getattr(self, stage)
+
+
 class Operations(Frozen):
     rosters: dict[Name, RosterSpec]
     staff: dict[Literal["phone", "video_survey", "field_survey", "tow", "assessment", "approval"], StaffRole]
@@ -369,8 +379,7 @@ class Operations(Frozen):
     prepayment: PrePayment = PrePayment()
     # Hand-off delay before a claim reaches the assessment and the approval queues (files moving between
     # offices; assessors and approvers moved down to branches shorten it).
-    handoff_h: dict[Literal["assessment", "approval"], Dist] = Field(
-        default_factory=lambda: {"assessment": 0, "approval": 0})
+    handoff_h: HandOff = HandOff()
     # Order in which field surveyors take claims: first come; nearest first (shortest trip); or remote and
     # snow-bound first (Sanmenxia: surveyors sent first to suburbs and snow-covered roads).
     dispatch: Literal["first_come", "nearest", "remote_first"] = "first_come"
@@ -562,6 +571,8 @@ def _key_path(loc: tuple) -> str:
 def deep_merge(base: Any, override: Any) -> Any:
     """Mappings merge key by key; anything else in `override` (and share maps, REPLACED_WHOLE) replaces `base`."""
     if isinstance(base, dict) and isinstance(override, dict):
+        if "dist" in override:  # a distribution given in full replaces the old one, whatever its family
+            return copy.deepcopy(override)
         merged = dict(base)
         for key, value in override.items():
             merged[key] = (deep_merge(base[key], value) if key in base and key not in REPLACED_WHOLE

@@ -74,7 +74,7 @@ class ClaimStory:
         if pre.enabled and covered and claim.track == "large_loss" and claim.estimate >= pre.min_loss:
             prepaid = min(pre.share * claim.estimate, claim.loss_amount - ops.outcomes.deductible)
             prepayment = env.process(self.prepay(claim, prepaid))
-        handoff = float(ops.handoff_h["assessment"].ppf(u[Slot.HANDOFF_ASSESS]))
+        handoff = float(ops.handoff_h.assessment.ppf(u[Slot.HANDOFF_ASSESS]))
         if handoff > 0:
             yield env.timeout(handoff)
         minutes = float(ops.service.assessment_min[claim.track].ppf(u[Slot.ASSESS]))
@@ -84,7 +84,7 @@ class ClaimStory:
             log.add(env.now, cid, Ev.CLOSED_NO_PAYMENT)
             return
         minutes = float(ops.service.approval_min[claim.track].ppf(u[Slot.APPROVE]))
-        handoff = float(ops.handoff_h["approval"].ppf(u[Slot.HANDOFF_APPROVE]))
+        handoff = float(ops.handoff_h.approval.ppf(u[Slot.HANDOFF_APPROVE]))
         if minutes > 0 and handoff > 0:
             yield env.timeout(handoff)
         if minutes > 0:

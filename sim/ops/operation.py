@@ -89,9 +89,13 @@ class Operation:
             person.retire()
         self._staffed = {id(s.queue) for s in self.staff if not s.retired}
         self.log.add(self.env.now, -1, Ev.STAFF_MOVED, value=float(len(leaving)))
-        yield self.env.timeout(move.travel_h)
         for person in leaving:
-            self.add_staff(role, move.to_region, [person.roster], person.hourly_cost)
+            self.env.process(self._relocate(person, role, move))
+
+    def _relocate(self, person: StaffMember, role: str, move: Move) -> Generator[simpy.Event, object, None]:
+        yield person.gone  # the job in hand first
+        yield self.env.timeout(move.travel_h)
+        self.add_staff(role, move.to_region, [person.roster], person.hourly_cost)
 
     def queue(self, role: str, region: int) -> WorkQueue:
         """The queue a claim from `region` joins for `role`."""

@@ -77,6 +77,8 @@ class StaffMember:
         self.hourly_cost = hourly_cost
         self.retired = False
         self._leave = env.event()  # fires when the person is moved away or stood down
+        self.gone = env.event()    # fires once a retired person has finished the work in hand
+        self._slots_running = slots
         self.log = log
         self.staff_id = staff_id
         self.role = role
@@ -91,6 +93,12 @@ class StaffMember:
             env.process(self.work(slot))
 
     def work(self, slot: int) -> Generator[simpy.Event, object, None]:
+        yield from self._shifts()
+        self._slots_running -= 1
+        if self._slots_running == 0:
+            self.gone.succeed()
+
+    def _shifts(self) -> Generator[simpy.Event, object, None]:
         env = self.env
         while not self.retired:
             start, end = self.roster.window(env.now)
