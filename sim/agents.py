@@ -98,6 +98,23 @@ class Firm(PolicyHolder):
     agent_type = "firms"
 
 
+# Where each incident type's interval of the hourly uniform starts: multiples of the golden ratio mod 1,
+# as far apart as possible (types 0..3 start at 0, 0.618, 0.236, 0.854).
+TYPE_OFFSETS = tuple((k * 0.6180339887498949) % 1.0 for k in range(8))
+
+
+def _in_interval(u: np.ndarray, start: float, width: np.ndarray | float) -> np.ndarray | None:
+    """Whether each u lies in [start, start + width) taken mod 1 (None when the width is 0 everywhere)."""
+    w = np.minimum(width, 1.0)
+    if np.ndim(w) == 0:
+        if w <= 0:
+            return None
+        if w >= 1:
+            return np.ones(u.shape, dtype=bool)
+    end = start + w
+    return np.where(end <= 1.0, (u >= start) & (u < end), (u >= start) | (u < end - 1.0))
+
+
 class Population:
     """All policyholders of one type: attribute columns, at-risk flags and the vectorised hazard step.
 
@@ -151,31 +168,40 @@ class Population:
     def step(self, hour: int) -> list[tuple[int, int]]:
         """Draw this hour's incidents: (policyholder index, incident type) pairs, in index order.
 
-        One uniform per policyholder per hour is compared with the cumulative probabilities of the
-        competing incident types, so a plan that changes one rate leaves every other draw identical.
-        Only policyholders whose uniform falls under their region's upper bound of the total
-        probability can have an incident; exact probabilities are computed for those few alone
-        (the result is the same as computing them for everyone).
+        One uniform u per policyholder per hour. Incident type k happens when u falls in its own
+        interval [o_k, o_k + p_k) (mod 1), with fixed offsets o_k = k x 0.618... spread over [0, 1): the
+        intervals of small probabilities never overlap, so the types compete exactly, and a plan that
+        changes one type's rate (SMS warnings cut crashes) leaves every other type's incidents identical.
+        Where intervals do overlap (a roof failing with certainty), the lower type wins.
+        Only policyholders whose uniform falls in their region's bounding intervals can have an
+        incident; exact probabilities are computed for those few alone (the same result as for all).
         """
         if self.n == 0:
             return []
         for kinds, idx in self._recovering.pop(hour, []):
             self.at_risk[kinds, idx] = True
         u = self.incident_rng.random(self.n)
-        bound = self.bound(hour)
-        parts = [np.flatnonzero(u[a:b] < bound[r]) + a for r, (a, b) in enumerate(self.slices) if bound[r] > 0]
+        bounds = self.bound(hour)  # (incident types, regions)
+        parts = []
+        for r, (a, b) in enumerate(self.slices):
+            ur, hit = u[a:b], None
+            for k in range(bounds.shape[0]):
+                m = _in_interval(ur, TYPE_OFFSETS[k], bounds[k, r])
+                if m is not None:
+                    hit = m if hit is None else (hit | m)
+            if hit is not None:
+                parts.append(np.flatnonzero(hit) + a)
         idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         if idx.size == 0:
             return []
         uc = u[idx]
-        cum = np.zeros(idx.size)
         hit_type = np.full(idx.size, -1, dtype=np.int16)
         for k, p in enumerate(self.probabilities(hour, idx)):
             if p is None:
                 continue
-            lower = cum
-            cum = cum + p * self.at_risk[k, idx]
-            hit_type[(uc >= lower) & (uc < cum)] = k
+            inside = _in_interval(uc, TYPE_OFFSETS[k], p * self.at_risk[k, idx])
+            if inside is not None:
+                hit_type[(hit_type < 0) & inside] = k
         hit = hit_type >= 0
         idx, kinds = idx[hit], hit_type[hit]
         self.at_risk[kinds, idx] = False
@@ -197,7 +223,7 @@ class Population:
         return float(np.minimum(total, 1.0).sum())
 
     def bound(self, hour: int) -> np.ndarray:  # pragma: no cover - abstract
-        """Per region, an upper bound of any policyholder's total incident probability this hour."""
+        """Per incident type and region, an upper bound of any policyholder's probability this hour."""
         raise NotImplementedError
 
 
@@ -233,8 +259,8 @@ class DriverPopulation(Population):
 
     def bound(self, hour: int) -> np.ndarray:
         r = self._region_rates(hour)
-        # 1 - exp(-x) <= x, and the SMS cut only lowers exposure, so the sum of rates bounds the probability.
-        return r["crash"] + r["battery"] * self.max_age_factor + r["stranding"] + r["flood"]
+        # 1 - exp(-x) <= x, and the SMS cut only lowers exposure, so a rate bounds its probability.
+        return np.vstack([r["crash"], r["battery"] * self.max_age_factor, r["stranding"], r["flood"]])
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
         r = self._region_rates(hour)
@@ -302,7 +328,7 @@ class FarmerPopulation(Population):
         hz = self.model.hazard
         frost = hz.temp_c[:, hour] < self.frost_margin
         collapse = hz.roof_load_kn_m2[:, hour] > self.weakest_greenhouse
-        return (frost | collapse).astype(float)
+        return np.vstack([frost, collapse]).astype(float)
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
         hz = self.model.hazard
@@ -355,7 +381,7 @@ class FirmPopulation(Population):
     def bound(self, hour: int) -> np.ndarray:
         pipe, bi, flood = self._region_rates(hour)
         roof = self.model.hazard.roof_load_kn_m2[:, hour] > self.weakest_roof
-        return np.where(roof, 1.0, pipe * self.max_pipe_factor + bi + flood)
+        return np.vstack([roof.astype(float), pipe * self.max_pipe_factor, bi, flood])
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
         pipe, bi, flood = self._region_rates(hour)

@@ -665,9 +665,6 @@ def test_sms_warning_lowers_driver_crashes() -> None:
     assert all(agent in first_crash and first_crash[agent] < t for agent, t in extra)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (common random numbers): Population.step lays the incident "
-                   "types end to end on one uniform (sim/agents.py, cum = cum + p ...), so cutting the crash rate "
-                   "shifts the dead-battery interval and changes which cars have dead batteries")
 def test_sms_warning_leaves_dead_batteries_alone() -> None:
     base = lever_doc(duration_h=48)
     without, sms = arms(base, {"measures": {"sms_warning": {"enabled": True, "sent_h": 0, "coverage": 0.9,

@@ -157,9 +157,12 @@ def test_population_bound_is_a_true_upper_bound(small_file, monkeypatch) -> None
     doc["measures"] = {"sms_warning": {"enabled": True}, "risk_visits": {"enabled": True}}
     for sc in (small_file.resolve("sms"), small_file.resolve(), build(doc)):
         fast = incidents(run(sc, seed=3).model)
-        monkeypatch.setattr(Population, "bound", lambda self, hour: np.ones(len(self.slices)), raising=True)
+        def everyone(self: Population, hour: int) -> np.ndarray:
+            return np.ones((len(self.incident_types), len(self.slices)))
+
+        monkeypatch.setattr(Population, "bound", everyone, raising=True)
         for cls in Population.__subclasses__():
-            monkeypatch.setattr(cls, "bound", lambda self, hour: np.ones(len(self.slices)))
+            monkeypatch.setattr(cls, "bound", everyone)
         slow = incidents(run(sc, seed=3).model)
         monkeypatch.undo()
         assert len(fast) > 20
