@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.progress import (
 from rich.table import Table
 
 from sim import __version__
+
+if TYPE_CHECKING:
+    from sim.compare import Comparison
 from sim.errors import InputError
 from sim.scenario import AGENT_TYPES, ROLES, ScenarioFile, load_scenario
 
@@ -201,7 +204,7 @@ def compare(
         out_console.print(f"matrix: {folder}", highlight=False, soft_wrap=True)
 
 
-def _print_comparison(comp: object, folder: Path) -> None:
+def _print_comparison(comp: Comparison, folder: Path) -> None:
     from sim.compare import FIGURES
 
     table = Table(title=f"{comp.scenario}: mean [95% CI] over replications")

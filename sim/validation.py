@@ -376,10 +376,6 @@ def phone_jobs(full: bool, abandon: bool) -> list[Job]:
     return jobs
 
 
-def _group(results: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    return results
-
-
 def erlang_c_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> list[Row]:
     rows = []
     for config, reps in results.items():
