@@ -434,7 +434,7 @@ def survey_jobs(full: bool) -> list[Job]:
     for name, (kind, c, k, mu, rho) in SURVEY_CONFIGS.items():
         servers = c * k
         lam = rho * servers * mu
-        warm, meas = windows(servers, mu, rho, 40_000 if full else 8_000)
+        warm, meas = windows(servers, mu, rho, 20_000 if full else 8_000)  # small pools: 20,000 take 7,000 h
         for r in range(_reps(full, 4, 10)):
             jobs.append(Job("3", name, "measure_survey", {"kind": kind, "c": c, "slots": k, "lam": lam, "mu": mu,
                                                           "seed": 2000 + r, "warmup_h": warm, "measure_h": meas}))
