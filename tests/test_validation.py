@@ -75,3 +75,19 @@ def test_cli_refuses_an_unknown_case() -> None:
     proc = subprocess.run([sys.executable, "-m", "sim", "validate", "--cases", "9"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "--cases" in proc.stderr and "9" in proc.stderr
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_every_stationary_run_fits_the_horizon_limit(full: bool) -> None:
+    """A configuration whose warm-up and window exceed a scenario's longest horizon fails only after an hour of
+    the full set; check the plan of jobs instead."""
+    from sim.scenario import Scenario
+
+    limit = Scenario.model_fields["duration_h"].metadata
+    most = next(m.le for m in limit if hasattr(m, "le"))
+    for key in validation.CASES:
+        for job in validation.CASES[key].jobs(full):
+            k = job.kwargs
+            if "warmup_h" in k:
+                tail = 40.0 / k["mu"] + (k.get("patience_h") or 0) * 10 + 2
+                assert k["warmup_h"] + k["measure_h"] + tail <= most, (key, job.config)
