@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +24,7 @@ from sim import __version__
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
+    from sim.execution import Status
 from sim.errors import InputError
 from sim.scenario import AGENT_TYPES, ROLES, ScenarioFile, load_scenario
 
@@ -121,13 +124,50 @@ def check(file: FileArg) -> None:
     out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s))", highlight=False)
 
 
+ExecutorOpt = Annotated[str, typer.Option(help="Where runs execute: local (process pool) or dask (a Dask cluster: "
+                                               "--scheduler ADDRESS, or a local cluster of --workers).")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Address of a running Dask scheduler, e.g. "
+                                                       "tcp://10.0.0.5:8786 (with --executor dask).")]
+BundleOpt = Annotated[int | None, typer.Option(min=1, help="Runs per task (default: 1 locally; on Dask about four "
+                                                           "tasks per worker, at most 8 runs each).")]
+ResumeOpt = Annotated[bool, typer.Option("--resume/--fresh", help="Reuse complete run folders made from the "
+                                                                  "same inputs and code (default), or run all again.")]
+
+
+def _run_progress(description: str, total: int, quiet: bool = False) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("runs · {task.fields[running]} running · {task.fields[failed]} failed · "
+                               "{task.fields[reused]} reused"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=err_console, disable=quiet)
+
+
+def _status_updater(bar: Progress, task: Any) -> Callable[[Status], None]:
+    def update(st: Status) -> None:
+        bar.update(task, completed=st.done, total=st.total, running=st.running, failed=st.failed, reused=st.reused)
+    return update
+
+
+@contextmanager
+def _executor(kind: str, workers: int, scheduler: str | None) -> Iterator[tuple[Any, int]]:
+    """The executor of --executor/--scheduler; a bad option or an unreachable scheduler is a one-line error."""
+    from sim.execution import executor_for
+
+    stack = ExitStack()
+    try:
+        pair = stack.enter_context(executor_for(kind, workers, scheduler))
+    except InputError as err:
+        _fail(err)
+    with stack:
+        yield pair
+
+
 @app.command()
 def compare(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).", show_default=False, metavar="FILE...")],
     plans: Annotated[str | None, typer.Option(help="Comma-separated plans; the first is the baseline for "
                                                    "differences (default: every plan, baseline first).")] = None,
     reps: Annotated[int, typer.Option(min=2, help="Replications per plan (seeds seed, seed+1, ...).")] = 10,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (local, or of a local Dask cluster).")] = 2,
     seed: Annotated[int | None, typer.Option(min=0, help="First seed (default: the scenario's).")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Stop each run after this many hours.")] = None,
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results/compare"),
@@ -143,6 +183,10 @@ def compare(
     target_p90: Annotated[float, typer.Option(help="Service target: p90 settlement latency (h).")] = 72.0,
     target_paid_7d: Annotated[float, typer.Option(help="Service target: share paid or pre-paid within 7 days.")]
     = 0.3,
+    executor: ExecutorOpt = "local",
+    scheduler: SchedulerOpt = None,
+    bundle: BundleOpt = None,
+    resume: ResumeOpt = True,
 ) -> None:
     """Compare plans over replications with common random numbers; write results/compare/<scenario>/."""
     from sim import compare as cmp
@@ -150,8 +194,8 @@ def compare(
 
     if key not in cmp.FIGURES:
         _fail(InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key"))
-    comparisons = []
-    for file in files:
+    checked = []
+    for file in files:  # every file and plan is checked before anything runs
         sf = _load(file)
         try:
             if plans_file is not None:
@@ -166,28 +210,34 @@ def compare(
             _fail(err)
         if len(chosen) < 1:
             _fail(InputError("name at least one plan", key_path="--plans"))
-        final = out / sf.name
-        try:
-            tmp = cmp.atomic_folder(final)
-        except OSError as exc:
-            _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("runs"), TimeElapsedColumn(), TimeRemainingColumn(), console=err_console) as bar:
-            task = bar.add_task(f"{sf.name}: {', '.join(chosen)}", total=reps * len(chosen))
+        checked.append((file, sf, chosen))
+    comparisons = []
+    with _executor(executor, workers, scheduler) as (pool, capacity):
+        for file, sf, chosen in checked:
+            final = out / sf.name
             try:
-                comp = cmp.compare_scenario(file, chosen, reps, seed, hours, tmp, workers, plans_file, precision,
-                                            max_reps, key, crn_check,
-                                            progress=lambda done, total, task=task: bar.update(
-                                                task, completed=done, total=total))
-                cmp.write_comparison(comp, tmp)
-            except BaseException:
-                import shutil
-
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        cmp.publish(tmp, final)
-        comparisons.append(comp)
-        _print_comparison(comp, final)
+                cmp.start(final)
+            except OSError as exc:
+                _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
+            engine = cmp.Engine(workers=workers, executor=pool, capacity=capacity,
+                                bundle=bundle or (1 if executor == "local" else 2), resume=resume)
+            with _run_progress(f"{sf.name}: {', '.join(chosen)}", reps * len(chosen)) as bar:
+                task = bar.add_task(f"{sf.name}: {', '.join(chosen)}", total=reps * len(chosen), running=0, failed=0,
+                                    reused=0)
+                try:
+                    comp = cmp.compare_scenario(file, chosen, reps, seed, hours, final, engine, plans_file,
+                                                precision, max_reps, key, crn_check,
+                                                progress=_status_updater(bar, task))
+                except cmp.RunsFailed as failed:
+                    bar.stop()
+                    for f in failed.failures:
+                        err_console.print(f"failed: {f.line()}", markup=False, highlight=False, soft_wrap=True)
+                    err_console.print(f"{len(failed.failures)} run(s) failed; the others are kept in {final}/runs "
+                                      "and a re-run resumes from them", highlight=False, soft_wrap=True)
+                    raise typer.Exit(code=1) from None
+            cmp.write_comparison(comp, final)
+            comparisons.append(comp)
+            _print_comparison(comp, final)
     if len(comparisons) > 1:
         names = [set(c.plans) for c in comparisons]
         if any(n != names[0] for n in names):
@@ -202,6 +252,92 @@ def compare(
         for rule, plan in rob["rules"].items():
             out_console.print(f"{rule}: [bold]{plan}[/]")
         out_console.print(f"matrix: {folder}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def sweep(
+    files: Annotated[list[Path] | None, typer.Argument(help="Scenario YAML file(s) (or give --grid).",
+                                                       show_default=False, metavar="[FILE...]")] = None,
+    grid: Annotated[Path | None, typer.Option(help="Sweep grid YAML: scenarios, plans, seeds, hours "
+                                                   "(see scenarios/sweeps/).")] = None,
+    plans: Annotated[str | None, typer.Option(help="Comma-separated plans (default: every plan of each "
+                                                   "scenario).")] = None,
+    seeds: Annotated[str | None, typer.Option(help="Seeds, e.g. 0-9 or 1,4,7 (default: --reps seeds from "
+                                                   "--seed).")] = None,
+    reps: Annotated[int, typer.Option(min=1, help="Seeds per plan when --seeds is not given.")] = 10,
+    seed: Annotated[int | None, typer.Option(min=0, help="First seed (default: the scenario's).")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Stop each run after this many hours.")] = None,
+    plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans shared by the scenarios.")]
+    = None,
+    out: Annotated[Path, typer.Option(help="Sweep folder.")] = Path("results/sweep"),
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (local, or of a local Dask cluster).")] = 2,
+    executor: ExecutorOpt = "local",
+    scheduler: SchedulerOpt = None,
+    bundle: BundleOpt = None,
+    resume: ResumeOpt = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Run a plans x scenarios x seeds grid; resumable; exit 1 if any run failed (the others finish)."""
+    import time
+
+    from sim import execution
+    from sim import sweep as sw
+
+    try:
+        if grid is not None:
+            if files or plans or seeds or plans_file:
+                raise InputError("give either --grid or scenario files with --plans/--seeds/--plans-file",
+                                 key_path="--grid")
+            g, lines = sw.read_grid(grid)
+            if hours is not None:
+                g = g.model_copy(update={"hours": hours})
+            plan = sw.plan_sweep(g, out, grid.parent, lines, grid)
+        else:
+            if not files:
+                raise InputError("name scenario files or a --grid file", key_path="FILE")
+            seed_spec: Any = sw.parse_seeds(seeds) if seeds else sw.SeedRange(first=seed, count=reps)
+            g = sw.Grid(scenarios=[str(f) for f in files], plans=[p.strip() for p in plans.split(",") if p.strip()]
+                        if plans else None, plans_file=str(plans_file) if plans_file else None, seeds=seed_spec,
+                        hours=hours)
+            plan = sw.plan_sweep(g, out)
+        sw.start(out)
+    except InputError as err:
+        _fail(err)
+    except OSError as exc:
+        _fail(InputError(f"cannot create the sweep folder: {exc.strerror}", key_path="--out", file=out))
+    cleaned = execution.clean_partials(out / "runs")
+    started = time.perf_counter()
+    with _executor(executor, workers, scheduler) as (pool, capacity):
+        size = bundle or execution.default_bundle(len(plan.specs), capacity, executor)
+        with _run_progress("sweep", len(plan.specs), quiet) as bar:
+            task = bar.add_task(f"sweep ({executor})", total=len(plan.specs), running=0, failed=0, reused=0)
+            results = execution.execute(plan.specs, workers=workers, executor=pool, capacity=capacity, bundle=size,
+                                        resume=resume, progress=_status_updater(bar, task))
+    meta = {"executor": executor if not scheduler else f"dask at {scheduler}", "workers": capacity, "bundle": size,
+            "wall_time_s": time.perf_counter() - started, "partials_removed": cleaned,
+            "grid": str(grid) if grid else None, "command": " ".join(sys.argv[1:]) if sys.argv else None}
+    summary = sw.write(out, plan, results, meta)
+    if not quiet:
+        _print_sweep(summary)
+    failures = [r for r in results if isinstance(r, execution.Failure)]
+    for f in failures:
+        err_console.print(f"failed: {f.line()}", markup=False, highlight=False, soft_wrap=True)
+    out_console.print(f"{summary['ok']} of {summary['runs']} runs ok ({summary['reused']} reused), "
+                      f"{summary['failed']} failed; results: {out}", highlight=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(code=1)
+
+
+def _print_sweep(summary: dict[str, Any]) -> None:
+    from sim.sweep import _fmt
+
+    table = Table(title="sweep: mean [95% CI] over seeds")
+    for col in ("scenario", "plan", "runs", "latency p50 h", "latency p90 h", "paid in 7 d", "cost"):
+        table.add_column(col, overflow="fold")
+    for e in summary["by_plan"]:
+        table.add_row(e["scenario"], e["plan"], f"{e['runs']}" + (f" ({e['failed']} failed)" if e["failed"] else ""),
+                      _fmt(e["latency_p50"]), _fmt(e["latency_p90"]), _fmt(e["paid_7d"]), _fmt(e["cost"]))
+    out_console.print(table)
 
 
 def _print_comparison(comp: Comparison, folder: Path) -> None:

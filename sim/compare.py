@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import shutil
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim.errors import InputError
+from sim.execution import Failure, RunSpec, Status, execute, run_replication  # noqa: F401 (re-exported)
 from sim.scenario import load_scenario
 from sim.validation import mean_ci
 
@@ -45,64 +41,6 @@ FIGURES: dict[str, tuple[str, str, bool]] = {
 }
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99}
 INDEPENDENT_SEED_OFFSET = 1_000_003
-
-
-# Workers start from a clean server process: forking a process that runs library threads can deadlock.
-_POOL_CONTEXT = multiprocessing.get_context("forkserver")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One replication of one plan: what a worker process needs to run it and write its folder."""
-
-    scenario: str
-    plans_file: str | None
-    plan: str
-    seed: int
-    hours: int | None
-    folder: str | None
-
-
-def run_replication(spec: RunSpec) -> dict[str, Any]:
-    """Run one plan and seed, write its run folder (if asked), return its figures and raw arrays."""
-    from sim import runner
-    from sim.validation import restricted_latency
-
-    sf = load_scenario(spec.scenario)
-    if spec.plans_file:
-        sf.add_plans_file(spec.plans_file)
-    res = runner.simulate(sf, spec.plan, spec.seed, spec.hours)
-    if spec.folder:
-        runner.write(res, Path(spec.folder))
-    f = res.summary["figures"]
-    c = res.claims
-    settled = c["settled_h"].notna()
-    latency = (c.loc[settled, "settled_h"] - c.loc[settled, "reported_h"]).to_numpy()
-    horizon = float(res.model.hour)
-
-    def nz(x: float | None) -> float:
-        return float("nan") if x is None else float(x)
-
-    return {
-        "plan": spec.plan, "seed": spec.seed,
-        "figures": {
-            "latency_mean": nz(f["settlement_latency_hours"]["mean"]),
-            "latency_p50": nz(f["settlement_latency_hours"]["p50"]),
-            "latency_p90": nz(f["settlement_latency_hours"]["p90"]),
-            "latency_p99": nz(f["settlement_latency_hours"]["p99"]),
-            "latency_restricted": restricted_latency(c, horizon),
-            "first_contact_mean": nz(f["first_contact_hours"]["mean"]),
-            "first_payment_mean": nz(f["first_payment_hours"]["mean"]),
-            "abandonment": nz(f["abandonment_rate"]) if f["abandonment_rate"] is not None else 0.0,
-            "paid_7d": nz(f["paid_or_prepaid_within_7d_share"]),
-            "peak_backlog": float(f["backlog"]["peak"]),
-            "cost": float(f["cost"]["total"]),
-            "claims": float(f["claims_total"]),
-        },
-        "latency": latency.astype(np.float32),
-        "backlog": res.series["backlog_open"].to_numpy(dtype=np.float32),
-        "horizon": horizon,
-    }
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -210,38 +148,43 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 # ---------------------------------------------------------------------------- running
 
 
-def run_all(specs: list[RunSpec], workers: int, progress: Callable[[int, int], None] | None = None
+class RunsFailed(Exception):
+    """Some runs of a comparison failed (the others finished and their folders are kept)."""
+
+    def __init__(self, failures: list[Failure]) -> None:
+        self.failures = failures
+        super().__init__(f"{len(failures)} run(s) failed: " + "; ".join(f.line() for f in failures[:3]))
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where and how replications run: see `sim.execution.execute`."""
+
+    workers: int = 1
+    executor: Any = None  # a concurrent.futures.Executor, or None for the local process pool
+    capacity: int | None = None
+    bundle: int = 1
+    resume: bool = True
+
+
+def run_all(specs: list[RunSpec], workers: int | Engine = 1, progress: Callable[[Status], None] | None = None
             ) -> list[dict[str, Any]]:
-    """Run replications on a process pool; results in the order of `specs`, whatever the worker count."""
-    results: list[dict[str, Any] | None] = [None] * len(specs)
-    done = 0
-    if workers <= 1:
-        for i, spec in enumerate(specs):
-            results[i] = run_replication(spec)
-            done += 1
-            if progress:
-                progress(done, len(specs))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_POOL_CONTEXT) as pool:
-            futures = {pool.submit(run_replication, spec): i for i, spec in enumerate(specs)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except InputError:
-                    raise
-                except Exception as exc:  # name the run that failed
-                    s = specs[i]
-                    raise RuntimeError(f"run failed: {s.scenario} plan {s.plan} seed {s.seed}: {exc}") from exc
-                done += 1
-                if progress:
-                    progress(done, len(specs))
-    return [r for r in results if r is not None]
+    """Run replications; results in the order of `specs`, whatever the executor or worker count.
+
+    Every run is attempted; if any failed, `RunsFailed` names each of them afterwards.
+    """
+    engine = workers if isinstance(workers, Engine) else Engine(workers=workers)
+    results = execute(specs, workers=engine.workers, executor=engine.executor, capacity=engine.capacity,
+                      bundle=engine.bundle, resume=engine.resume, progress=progress)
+    failures = [r for r in results if isinstance(r, Failure)]
+    if failures:
+        raise RunsFailed(failures)
+    return [r for r in results if not isinstance(r, Failure)]
 
 
 def compare_scenario(path: Path, plans: list[str], reps: int, seed: int | None, hours: int | None, out: Path,
-                     workers: int, plans_file: Path | None, precision: float | None, max_reps: int,
-                     key: str, crn_check: bool, progress: Callable[[int, int], None] | None = None) -> Comparison:
+                     workers: int | Engine, plans_file: Path | None, precision: float | None, max_reps: int,
+                     key: str, crn_check: bool, progress: Callable[[Status], None] | None = None) -> Comparison:
     """Run `plans` of one scenario over replications (adding some until `precision` is met) and compare them."""
     sf = load_scenario(path)
     if plans_file:
@@ -264,10 +207,9 @@ def compare_scenario(path: Path, plans: list[str], reps: int, seed: int | None, 
         specs = specs_for(range(base_seed + have, base_seed + target), plans)
         offset = have * len(plans)
 
-        def tick(done: int, _total: int, offset: int = offset, total: int = max(total_planned,
-                                                                                 offset + len(specs))) -> None:
+        def tick(st: Status, offset: int = offset, total: int = max(total_planned, offset + len(specs))) -> None:
             if progress:
-                progress(offset + done, total)
+                progress(Status(total, offset + st.done, st.running, st.failed, st.reused))
 
         for res in run_all(specs, workers, tick):
             results[res["plan"]].reps.append(res)
@@ -284,7 +226,7 @@ def compare_scenario(path: Path, plans: list[str], reps: int, seed: int | None, 
     comparison = Comparison(name, str(path), plans[0], results)
     if crn_check and len(plans) > 1:
         comparison.crn = crn_variance(path, plans_file, plans[0], plans[1], base_seed, have, hours, workers,
-                                      results, key)
+                                      results, key, out / "runs-independent")
     return comparison
 
 
@@ -296,10 +238,12 @@ def _half_width_share(pr: PlanResult, key: str) -> float:
 
 
 def crn_variance(path: Path, plans_file: Path | None, base: str, plan: str, base_seed: int, reps: int,
-                 hours: int | None, workers: int, results: dict[str, PlanResult], key: str) -> dict[str, Any]:
+                 hours: int | None, workers: int | Engine, results: dict[str, PlanResult], key: str,
+                 runs_dir: Path | None = None) -> dict[str, Any]:
     """Variance of the paired difference plan - base with common seeds against independent seeds."""
     seeds = range(base_seed + INDEPENDENT_SEED_OFFSET, base_seed + INDEPENDENT_SEED_OFFSET + reps)
-    specs = [RunSpec(str(path), str(plans_file) if plans_file else None, plan, s, hours, None) for s in seeds]
+    specs = [RunSpec(str(path), str(plans_file) if plans_file else None, plan, s, hours,
+                     str(runs_dir / plan / f"seed-{s}") if runs_dir else None) for s in seeds]
     independent = np.array([r["figures"][key] for r in run_all(specs, workers)])
     crn_diff = results[plan].values(key) - results[base].values(key)
     ind_diff = independent - results[base].values(key)
@@ -364,11 +308,13 @@ def write_comparison(comp: Comparison, out: Path) -> None:
             flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
     _write_csv(out / "table.csv", flat)
     _write_csv(out / "differences.csv", diffs)
-    (out / "summary.json").write_text(json.dumps({
-        "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
-        "table": table, "differences": diffs, "crn": comp.crn}, indent=2, default=_json_default) + "\n")
     plots(comp, out)
     (out / "report.md").write_text(report(comp, table, diffs))
+    (out / "summary.json").write_text(json.dumps({  # last: the mark of a complete comparison
+        "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
+        "runs": sum(len(pr.reps) for pr in comp.plans.values()),
+        "reused": sum(bool(r.get("reused")) for pr in comp.plans.values() for r in pr.reps),
+        "table": table, "differences": diffs, "crn": comp.crn}, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(x: Any) -> Any:
@@ -390,13 +336,9 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writerow({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
 
 
-def atomic_folder(final: Path) -> Path:
-    """A temporary sibling folder to build `final` in (renamed by `publish`)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
-
-
-def publish(tmp: Path, final: Path) -> None:
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
+def start(folder: Path) -> None:
+    """Mark a comparison folder unfinished before its runs start: its summary.json and report go (run folders
+    under runs/ stay, to be reused); write_comparison writes summary.json last."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.json", "report.md"):
+        (folder / name).unlink(missing_ok=True)

@@ -828,3 +828,21 @@ def load_scenario(path: str | Path) -> ScenarioFile:
                     if src is not None:
                         files[path] = src
     return ScenarioFile(file, raw, lines, digest.hexdigest(), files)
+
+
+def read_document[M: BaseModel](path: str | Path, model: type[M]) -> tuple[M, dict[tuple, int]]:
+    """A small YAML file (sweep grid, injects, expectations) checked against `model`, with its key lines.
+
+    Errors are one `InputError` naming the file, the line and the key path, like a scenario's.
+    """
+    file = Path(path)
+    raw, lines, _ = _read_yaml(file)
+    try:
+        return model.model_validate(raw), lines
+    except ValidationError as exc:
+        # Of a union's several complaints, the one that reaches deepest into the file is the one that fits.
+        loc, err = max(((_file_loc(raw, e), e) for e in exc.errors()), key=lambda pair: len(pair[0]))
+        msg = "unknown key (check its spelling)" if err["type"] == "extra_forbidden" else \
+            err["msg"].removeprefix("Value error, ")
+        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
+        raise InputError(msg, file=file, line=line, key_path=_key_path(loc) or None) from None

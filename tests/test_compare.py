@@ -114,6 +114,12 @@ def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None
     assert [r["plan"] for r in summary["table"]] == ["baseline", "sms"]
     assert "Differences against `baseline`" in (folder / "report.md").read_text()
     assert not list(out.glob(".*partial"))
+    assert summary["runs"] == 4 and summary["reused"] == 0
+    # the same command again reuses every run folder and gives the same table
+    again = subprocess.run(proc.args, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    second = json.loads((folder / "summary.json").read_text())
+    assert second["reused"] == 4 and second["table"] == summary["table"]
 
 
 def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:

@@ -1,0 +1,240 @@
+"""Running many replications: failures, resuming, killed sweeps, Dask against the local pool, sweep grids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SMALL
+
+from sim import execution as ex
+from sim import sweep as sw
+from sim.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec(plan: str, seed: int, folder: Path | None = None, scenario: Path = SMALL, hours: int = 12) -> ex.RunSpec:
+    return ex.RunSpec(str(scenario), None, plan, seed, hours, str(folder) if folder else None)
+
+
+def same(a: dict, b: dict) -> None:
+    assert (a["plan"], a["seed"]) == (b["plan"], b["seed"])
+    np.testing.assert_equal(a["figures"], b["figures"])  # NaN (no payment yet) equals NaN
+    assert np.array_equal(a["latency"], b["latency"])
+    assert np.array_equal(a["backlog"], b["backlog"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_failed_run_is_named_and_the_others_finish(workers: int) -> None:
+    specs = [spec("baseline", 1), spec("no-such-plan", 2), spec("baseline", 3, scenario=SMALL.with_name("gone.yaml")),
+             spec("sms", 4)]
+    out = ex.execute(specs, workers=workers)
+    assert [type(r).__name__ for r in out] == ["dict", "Failure", "Failure", "dict"]
+    assert "plan no-such-plan seed 2" in out[1].line() and "no plan named 'no-such-plan'" in out[1].line()
+    assert "gone.yaml" in out[2].line() and "file not found" in out[2].line()
+    assert (out[0]["seed"], out[3]["plan"]) == (1, "sms")
+
+
+def test_resume_reuses_a_complete_folder_with_identical_results(tmp_path: Path) -> None:
+    specs = [spec("baseline", s, tmp_path / f"seed-{s}") for s in (1, 2)]
+    first = ex.execute(specs)
+    seen: list[ex.Status] = []
+    again = ex.execute(specs, progress=lambda st: seen.append(ex.Status(**vars(st))))
+    assert all(r.get("reused") for r in again) and not any(r.get("reused") for r in first)
+    assert seen[-1].reused == 2 and seen[-1].done == 2
+    for a, b in zip(first, again, strict=True):
+        same(a, b)
+    fresh = ex.execute(specs, resume=False)
+    assert not any(r.get("reused") for r in fresh)
+
+
+def test_a_changed_scenario_or_an_incomplete_folder_is_run_again(tmp_path: Path) -> None:
+    scen = tmp_path / "s.yaml"
+    shutil.copy(SMALL, scen)
+    s = spec("baseline", 1, tmp_path / "runs" / "seed-1", scenario=scen)
+    ex.execute([s])
+    key = json.loads((Path(s.folder) / "summary.json").read_text())["run_key"]
+    assert key["plan"] == "baseline" and key["seed"] == 1 and key["hours"] == 12 and key["code"] == ex.code_digest()
+    assert ex.execute([s])[0].get("reused")
+    scen.write_text(scen.read_text() + "\n# edited\n")  # any byte changes the key
+    assert not ex.execute([s])[0].get("reused")
+    (Path(s.folder) / "summary.json").unlink()  # a folder without its summary is not complete
+    assert not ex.reusable(s, ex.run_key(s, "x"))
+    partial = tmp_path / "runs" / ".seed-2.abc.partial"
+    partial.mkdir()
+    assert ex.clean_partials(tmp_path / "runs") == 1 and not partial.exists()
+
+
+def test_bundles_give_the_same_results_in_the_same_order() -> None:
+    specs = [spec(p, s) for p in ("baseline", "more_phone") for s in (5, 6, 7)]
+    one = ex.execute(specs, workers=1)
+    bundled = ex.execute(specs, workers=2, bundle=2)
+    for a, b in zip(one, bundled, strict=True):
+        same(a, b)
+
+
+def test_default_bundle() -> None:
+    assert ex.default_bundle(1000, 2, "local") == 1
+    assert ex.default_bundle(4, 8, "dask") == 1
+    assert ex.default_bundle(80, 2, "dask") == 8
+    assert ex.default_bundle(40, 2, "dask") == 5
+
+
+def test_dask_local_cluster_gives_the_results_of_the_local_pool(tmp_path: Path) -> None:
+    """A real LocalCluster with 2 worker processes, bundles of 2: identical figures and identical files."""
+    specs_local = [spec(p, s, tmp_path / "local" / p / f"seed-{s}") for p in ("baseline", "sms") for s in (1, 2)]
+    specs_dask = [spec(p, s, tmp_path / "dask" / p / f"seed-{s}") for p in ("baseline", "sms") for s in (1, 2)]
+    local = ex.execute(specs_local, workers=2)
+    with ex.executor_for("dask", 2) as (pool, capacity):
+        assert capacity == 2
+        dask = ex.execute(specs_dask, executor=pool, capacity=capacity, bundle=2)
+    for a, b in zip(local, dask, strict=True):
+        same(a, b)
+    for a, b in zip(specs_local, specs_dask, strict=True):
+        for name in ("claims.parquet", "events.parquet"):
+            assert hashlib.sha256((Path(a.folder) / name).read_bytes()).digest() == \
+                hashlib.sha256((Path(b.folder) / name).read_bytes()).digest()
+
+
+def test_executor_options_are_checked() -> None:
+    with pytest.raises(InputError, match="--scheduler needs --executor dask"), ex.executor_for("local", 2, "tcp://x"):
+        pass
+    with pytest.raises(InputError, match="unknown executor"), ex.executor_for("ray", 2):
+        pass
+
+
+# ---------------------------------------------------------------------------- sweeps
+
+
+def test_a_grid_file_plans_every_scenario_plan_and_seed(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.yaml"
+    shutil.copy(SMALL, tmp_path / "small.yaml")
+    grid.write_text("scenarios: [small.yaml]\nplans: [baseline, sms]\nseeds: {first: 3, count: 4}\nhours: 6\n")
+    g, lines = sw.read_grid(grid)
+    plan = sw.plan_sweep(g, tmp_path / "out", grid.parent, lines, grid)
+    assert [(s.plan, s.seed) for s in plan.specs] == [(p, s) for p in ("baseline", "sms") for s in range(3, 7)]
+    assert all(s.hours == 6 and "out/runs/small/" in s.folder for s in plan.specs)
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ("scenarios: [small.yaml]\nplanz: [baseline]\n", "grid.yaml:2: planz", "unknown key"),
+    ("scenarios: [small.yaml]\nplans: [baseline, nope]\n", "grid.yaml:2: plans[1]", "has no plan 'nope'"),
+    ("scenarios: [small.yaml, missing.yaml]\n", "grid.yaml:1: scenarios[1]", "file not found"),
+    ("scenarios: [small.yaml]\nseeds: {first: -1}\n", "grid.yaml:2: seeds", "greater than or equal to 0"),
+    ("scenarios: [small.yaml]\nhours: 1.5\n", "grid.yaml:2: hours", "integer"),
+    ("scenarios: []\n", "grid.yaml:1: scenarios", "at least 1"),
+    ("scenarios: [small.yaml\n", "grid.yaml", "malformed YAML"),
+])
+def test_a_bad_grid_file_is_one_line_naming_file_line_and_key(tmp_path: Path, text: str, where: str,
+                                                                message: str) -> None:
+    shutil.copy(SMALL, tmp_path / "small.yaml")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(text)
+    with pytest.raises(InputError) as err:
+        g, lines = sw.read_grid(grid)
+        sw.plan_sweep(g, tmp_path / "out", grid.parent, lines, grid)
+    line = err.value.one_line()
+    assert where in line and message in line and "\n" not in line
+
+
+def test_parse_seeds() -> None:
+    assert sw.parse_seeds("0-3,7,2") == [0, 1, 2, 3, 7]
+    for bad in ("3-1", "a", "", "-2"):
+        with pytest.raises(InputError, match="--seeds"):
+            sw.parse_seeds(bad)
+
+
+def claimsim(*args: str, cwd: Path = ROOT, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, **kw)
+
+
+def test_sweep_cli_writes_tables_and_exits_1_when_a_run_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    from sim import cli
+
+    real = ex.run_replication
+
+    def flaky(s: ex.RunSpec) -> dict:
+        if s.plan == "sms" and s.seed == 1:
+            raise RuntimeError("disk full")
+        return real(s)
+
+    monkeypatch.setattr(ex, "run_replication", flaky)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(SMALL), "--plans", "baseline,sms", "--seeds", "0-1", "--hours", "6", "--out", str(out),
+            "--workers", "1", "-q"]
+    with pytest.raises(SystemExit) as done:
+        cli.main(args)
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "failed: " in err and "plan sms seed 1: RuntimeError: disk full" in err
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert table["status"].tolist() == ["ok", "ok", "ok", "failed"] and table["claims"].iloc[:3].gt(0).all()
+    assert "disk full" in (out / "failures.csv").read_text() and "## Failed runs" in (out / "report.md").read_text()
+    monkeypatch.setattr(ex, "run_replication", real)
+    with pytest.raises(SystemExit) as done:
+        cli.main(args)
+    assert done.value.code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["ok"], summary["reused"], summary["failed"]) == (4, 3, 0)
+
+
+def test_a_killed_sweep_loses_no_finished_run_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ["sweep", str(SMALL), "--plans", "baseline", "--seeds", "0-7", "--hours", "24", "--out", str(out),
+            "--workers", "1", "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = out / "runs" / "small" / "baseline"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(runs.glob("seed-*/summary.json"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = sorted(p.parent.name for p in runs.glob("seed-*/summary.json"))
+    assert 2 <= len(finished) < 8, finished
+    assert not (out / "summary.json").exists()  # the sweep does not look complete
+    for folder in runs.iterdir():  # every folder is complete or visibly partial
+        assert (folder / "summary.json").exists() or folder.name.endswith(".partial")
+    r = claimsim(*args)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ok"] == 8 and summary["reused"] >= len(finished)
+    assert not list(runs.glob(".*.partial"))
+    table = pd.read_parquet(out / "sweep.parquet").set_index("seed")
+    for name in finished[:2]:  # what was reused equals a fresh run of the same seed
+        seed = int(name.split("-")[1])
+        fresh = ex.run_replication(spec("baseline", seed, hours=24))
+        for k, v in fresh["figures"].items():
+            assert table.loc[seed, k] == pytest.approx(v, nan_ok=True, rel=0, abs=0)
+
+
+def test_sweep_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    r = claimsim("sweep", str(SMALL), "--seeds", "9-1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--seeds" in r.stderr
+    r = claimsim("sweep", str(SMALL), "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "--scheduler needs --executor dask" in r.stderr
+    r = claimsim("sweep", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "name scenario files or a --grid file" in r.stderr
+    r = claimsim("sweep", str(SMALL), "--plans", "nope", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "has no plan 'nope'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_shipped_grid_files_are_valid(tmp_path: Path) -> None:
+    grids = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+    assert grids
+    for grid in grids:
+        g, lines = sw.read_grid(grid)
+        plan = sw.plan_sweep(g, tmp_path, grid.parent, lines, grid)
+        assert len(plan.specs) >= 2
