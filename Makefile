@@ -11,7 +11,7 @@ SEED ?= 7
 $(BIN)/claimsim: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
 	touch $(BIN)/claimsim
 
 setup: $(BIN)/claimsim

@@ -6,7 +6,11 @@
    Bernoulli draw (`rng.random(n) < p`) over arrays of the same size;
 2. claims pipeline: claims per second through the full SimPy claim life, against a bare SimPy
    M/M/c line fed with the same report times;
-3. end to end: the 1,000,000-policyholder scenario, wall time and peak memory, in a fresh process.
+3. end to end: the 1,000,000-policyholder scenario, wall time and peak memory, in a fresh process;
+4. replications: the same replications in this process, on a process pool of 1 and of 2 workers, and on a
+   local Dask cluster of 2 workers: speed-up from 1 to 2 workers and the overhead per replication.
+
+    python benchmarks/run.py --profile     # also profile the end-to-end run (pyinstrument), top frames
 """
 
 from __future__ import annotations
@@ -126,16 +130,61 @@ def bench_end_to_end(path: Path) -> dict:
     return result
 
 
+def bench_replications(path: Path, reps: int, hours: int) -> dict:
+    """Speed-up from 1 to 2 workers, and what a replication costs beyond its own compute."""
+    import concurrent.futures as cf
+
+    from sim import execution as ex
+
+    specs = [ex.RunSpec(str(path), None, "baseline", s, hours, None) for s in range(reps)]
+
+    def timed(**kw) -> float:
+        t = time.perf_counter()
+        out = ex.execute(specs, resume=False, **kw)
+        assert not any(isinstance(r, ex.Failure) for r in out)
+        return time.perf_counter() - t
+
+    t_inproc = timed(workers=1)
+    with cf.ProcessPoolExecutor(1, mp_context=ex.POOL_CONTEXT) as pool:
+        t_pool1 = timed(executor=pool, capacity=1)
+    t_pool2 = timed(workers=2)
+    t = time.perf_counter()
+    with ex.executor_for("dask", 2) as (pool, capacity):
+        t_start = time.perf_counter() - t
+        t_dask2 = timed(executor=pool, capacity=capacity, bundle=ex.default_bundle(reps, capacity, "dask"))
+    return {"reps": reps, "hours": hours, "inproc_s": t_inproc, "pool1_s": t_pool1, "pool2_s": t_pool2,
+            "dask2_s": t_dask2, "dask_start_s": t_start, "speedup": t_pool1 / t_pool2,
+            "overhead_per_rep_s": (t_pool1 - t_inproc) / reps, "dask_vs_pool": t_dask2 / t_pool2}
+
+
+def profile_end_to_end(path: Path) -> str:
+    """Where the end-to-end run spends its time (pyinstrument, the `bench` extra)."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    simulate(load_scenario(path), "baseline", 1)
+    profiler.stop()
+    out = ROOT / "results" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "profile.html").write_text(profiler.output_html())
+    return profiler.output_text(unicode=False, color=False, show_all=False)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "national-blizzard-1m.yaml")
     ap.add_argument("--pipeline-scenario", type=Path, default=ROOT / "scenarios" / "north-china-blizzard.yaml")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=8, help="replications for the worker benchmark")
+    ap.add_argument("--rep-hours", type=int, default=24, help="hours per replication in the worker benchmark")
+    ap.add_argument("--profile", action="store_true", help="profile the end-to-end run (results/bench/)")
     args = ap.parse_args()
     console = Console(width=140)
     hz = bench_hazard_step(args.scenario, args.repeat)
     pipe = bench_pipeline(args.pipeline_scenario)
     e2e = bench_end_to_end(args.scenario)
+    reps = bench_replications(args.pipeline_scenario, args.reps, args.rep_hours)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = Table(title="claimsim benchmarks (ratios are against a baseline timed in this run)")
     for col in ("benchmark", "ours", "baseline", "ratio (time ours / time baseline)"):
@@ -147,9 +196,20 @@ def main() -> None:
     table.add_row(f"end to end ({e2e['policyholders']:,} x {e2e['hours']} h)",
                   f"{e2e['wall_s']:.1f} s, {e2e['peak_mb']:,.0f} MB peak, {e2e['claims']:,} claims",
                   f"{e2e['raw_draws_s']:.2f} s (uniform draws alone)", f"{e2e['wall_s'] / e2e['raw_draws_s']:.1f}x")
+    table.add_row(f"replications ({reps['reps']} x {args.pipeline_scenario.stem}, {reps['hours']} h)",
+                  f"2 workers {reps['pool2_s']:.1f} s; Dask 2 workers {reps['dask2_s']:.1f} s "
+                  f"(+{reps['dask_start_s']:.1f} s cluster start)",
+                  f"1 worker {reps['pool1_s']:.1f} s; in this process {reps['inproc_s']:.1f} s",
+                  f"speed-up {reps['speedup']:.2f}x; overhead {reps['overhead_per_rep_s'] * 1000:.0f} ms/rep; "
+                  f"Dask/pool {reps['dask_vs_pool']:.2f}x")
     console.print(table)
     console.print(f"end to end split: world {e2e['world_s']:.1f} s, operation {e2e['operation_s']:.1f} s; "
                   f"this process peak {peak:,.0f} MB")
+    (ROOT / "results" / "bench").mkdir(parents=True, exist_ok=True)
+    (ROOT / "results" / "bench" / "latest.json").write_text(json.dumps(
+        {"hazard": hz, "pipeline": pipe, "end_to_end": e2e, "replications": reps}, indent=2) + "\n")
+    if args.profile:
+        console.print(profile_end_to_end(args.scenario))
 
 
 if __name__ == "__main__":

@@ -141,10 +141,26 @@ class Population:
         self.occurrences: dict[tuple[int, int], int] = {}
         self._recovering: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # hour -> (kinds, indices)
         self.incident_rng = model.streams.generator(f"incidents.{self.agent_type}")
+        self.rate_windows: list[tuple[int, int, float]] = []  # reporting surges: (from, to, factor)
         self.agents = [self.agent_class(model, self, i) for i in range(self.n)]
 
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def rate_factor_from(self, start: int, end: int, factor: float) -> None:
+        """Scale every incident rate of this type by `factor` over hours [start, end) (a reporting surge)."""
+        self.rate_windows.append((start, end, factor))
+
+    def rate_factor(self, hour: int) -> float:
+        f = 1.0
+        for start, end, factor in self.rate_windows:
+            if start <= hour < end:
+                f *= factor
+        return f
+
+    def replan(self, scenario: Scenario) -> None:
+        """A decision changed the plan from now: measures and behaviour follow the new scenario."""
+        self.scenario = scenario
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:  # pragma: no cover
         """Probability of each incident type this hour for policyholders `idx` (None: zero for all)."""
@@ -181,7 +197,10 @@ class Population:
         for kinds, idx in self._recovering.pop(hour, []):
             self.at_risk[kinds, idx] = True
         u = self.incident_rng.random(self.n)
+        factor = self.rate_factor(hour)
         bounds = self.bound(hour)  # (incident types, regions)
+        if factor != 1.0:
+            bounds = bounds * factor
         parts = []
         for r, (a, b) in enumerate(self.slices):
             ur, hit = u[a:b], None
@@ -199,6 +218,8 @@ class Population:
         for k, p in enumerate(self.probabilities(hour, idx)):
             if p is None:
                 continue
+            if factor != 1.0:
+                p = np.minimum(p * factor, 1.0)
             inside = _in_interval(uc, TYPE_OFFSETS[k], p * self.at_risk[k, idx])
             if inside is not None:
                 hit_type[(hit_type < 0) & inside] = k
@@ -239,11 +260,21 @@ class DriverPopulation(Population):
         self.vehicle_value = self.per_region([p.vehicle_value for p in ports], rng, counts)
         self.battery_age_factor = ((1.0 + self.params.battery_age_risk_per_year * np.maximum(self.battery_age - 3, 0))
                                    * (1.0 + self.params.vehicle_age_risk_per_year * np.maximum(self.vehicle_age, 0)))
+        self.set_compliance()
+        self.max_age_factor = self.region_max(self.battery_age_factor)
+
+    def set_compliance(self) -> None:
+        """Who gets the SMS warning and heeds it: the same draws whatever the plan (their own stream)."""
         sms = self.scenario.measures.sms_warning
         mrng = self.model.streams.generator("measures.sms")
         warned_u, comply_u = mrng.random(self.n), mrng.random(self.n)
         self.complies = (warned_u < sms.coverage) & (comply_u < sms.compliance) & sms.enabled
-        self.max_age_factor = self.region_max(self.battery_age_factor)
+
+    def replan(self, scenario: Scenario) -> None:
+        changed = scenario.measures.sms_warning != self.scenario.measures.sms_warning
+        super().replan(scenario)
+        if changed:
+            self.set_compliance()
 
     def _region_rates(self, hour: int) -> dict[str, np.ndarray]:
         p, hz = self.params, self.model.hazard

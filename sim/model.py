@@ -99,6 +99,30 @@ class ClaimsModel(mesa.Model):
         """Advance `duration` hours, never past the horizon."""
         self.run_until(self.time + duration)
 
+    # ------------------------------------------------------------------ changes from outside (tabletop)
+
+    def scale_hazard(self, region: str | None, variables: list[str], factor: float, add: dict[str, float],
+                     start: int, end: int) -> None:
+        """Scale the storm in a region (every region if None) over hours [start, end); past hours stay as they were."""
+        from sim.hazard import HAZARD_VARIABLES, derive
+        from sim.injects import hazard_scaled
+
+        hz = self.hazard
+        rows = list(range(len(hz.region_ids))) if region is None else [hz.region_ids.index(region)]
+        raw = hazard_scaled({v: getattr(hz, v) for v in HAZARD_VARIABLES}, rows, variables, factor, add, start,
+                            min(end, hz.hours))
+        first = np.array([self.spec.hazard[r].first_snow_of_season for r in hz.region_ids])
+        self.hazard = derive(hz.region_ids, raw, first)
+        self.ops.hazard = self.hazard
+
+    def replan(self, scenario: Scenario) -> list[str]:
+        """Switch to another plan of the same world from the current hour (a tabletop decision)."""
+        notes = self.ops.replan(scenario)
+        self.spec = scenario
+        for population in self.populations.values():
+            population.replan(scenario)
+        return notes
+
     def run(self, progress: object | None = None) -> None:
         """Run to the horizon; `progress(hour, horizon)` is called after every hour."""
         while self.running:

@@ -37,6 +37,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from sim.distributions import Distribution, as_fixed
 from sim.errors import InputError
+from sim.injects import Inject
 from sim.vulnerability import DriverParams, FarmerParams, FirmParams
 
 AGENT_TYPES = ("drivers", "farmers", "firms")
@@ -418,14 +419,6 @@ class Measures(Frozen):
     risk_visits: RiskVisits = RiskVisits()
 
 
-class Inject(Frozen):
-    """A timed event of a tabletop exercise (reserved; validated but not yet played)."""
-
-    at_h: NonNegativeFloat
-    title: str
-    effect: dict[str, Any] = Field(default_factory=dict)
-
-
 # ---------------------------------------------------------------- vulnerability parameters
 
 
@@ -483,6 +476,22 @@ REPLACED_WHOLE = {"channels", "crops", "roof_types"}
 _LOADER_CHECKS: contextvars.ContextVar[bool] = contextvars.ContextVar("loader_checks", default=False)
 
 
+def inject_problems(s: Scenario, injects: list[Inject], where: tuple) -> list[tuple[tuple, str]]:
+    """Injects that name a region the scenario does not have, or a pool its role does not have."""
+    out: list[tuple[tuple, str]] = []
+    ids = [r.id for r in s.regions]
+    for i, inj in enumerate(injects):
+        region = getattr(inj.effect, "region", None)
+        if region is not None and region not in ids:
+            out.append((where + (i, "effect", "region"), f"no region has id '{region}' (regions: {', '.join(ids)})"))
+        role = getattr(inj.effect, "role", None)
+        if role is not None and region is not None and not isinstance(s.operations.staff[role].headcount, dict):
+            out.append((where + (i, "effect", "region"), f"{role} has one shared pool: leave the region out"))
+        if inj.at_h >= s.duration_h:
+            out.append((where + (i, "at_h"), f"after the end of the scenario ({s.duration_h} h)"))
+    return out
+
+
 def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
     """Problems that span several keys, each with the key path where it should be fixed."""
     out: list[tuple[tuple, str]] = []
@@ -496,6 +505,7 @@ def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
     for rid in ids:
         if rid not in s.hazard:
             out.append((("hazard",), f"region '{rid}' has no hazard"))
+    out += inject_problems(s, s.injects, ("injects",))
     staff = s.operations.staff
     missing = [r for r in ROLES if r not in staff]
     if missing:

@@ -28,8 +28,11 @@ class ClaimStory:
         self.op = op
         self.env = op.env
         self.log = op.log
-        self.ops = op.ops
         self.regions = op.scenario.regions
+
+    @property
+    def ops(self):  # noqa: ANN201 - the operation's settings now (a tabletop decision may replace them)
+        return self.op.ops
 
     # ------------------------------------------------------------------ the story
 
@@ -45,6 +48,7 @@ class ClaimStory:
         else:
             log.add(env.now, cid, Ev.APP_REPORT)
         log.add(env.now, cid, Ev.REGISTERED)
+        ops = self.ops  # settings at registration (decisions taken since the incident apply)
         claim.track = self.triage(claim)
         log.add(env.now, cid, Ev.TRIAGED, value=TRACK_CODES[claim.track])
         u = claim.u
@@ -70,6 +74,7 @@ class ClaimStory:
                                  self._survey_time(claim), priority, value=1, rank=self._dispatch_rank(claim))
         prepaid = 0.0
         prepayment = None
+        ops = self.ops  # pre-payment started by a decision applies to large losses surveyed from then on
         pre = ops.prepayment
         if pre.enabled and covered and claim.track == "large_loss" and claim.estimate >= pre.min_loss:
             prepaid = min(pre.share * claim.estimate, claim.loss_amount - ops.outcomes.deductible)
@@ -178,7 +183,7 @@ class ClaimStory:
         slow_down = 1.0 - float(self.op.hazard.speed_factor(int(self.env.now))[claim.region])
         factor = 1.0 - slow_down * (1.0 - self.ops.snow_chains)  # chains win back part of the slow-down
         speed = max(region.road_speed_kmh * factor, MIN_SPEED_KMH)
-        return km / speed
+        return km / speed * self.op.travel_factor(claim.region, int(self.env.now))
 
     def _survey_time(self, claim: Claim):
         onsite_h = float(self.ops.service.field_onsite_min.ppf(claim.u[Slot.FIELD_ONSITE])) / 60.0

@@ -41,6 +41,8 @@ class Ev(IntEnum):
     CALL_OUT = 27            # operation event (claim -1): value = reserve staff called out, staff_id = -1
     STAFF_MOVED = 28         # operation event (claim -1): value = staff leaving for another region
     SURVEY_WAIVED = 29
+    INJECT = 30              # tabletop (claim -1): value = index of the inject among those fired
+    DECISION = 31            # tabletop (claim -1): value = index of the action in the exercise log
 
 
 # Stages a claim waits in after registration, in order; `QUEUED` events carry their index.

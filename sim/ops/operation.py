@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ class Operation:
                     env.process(self.surge_watch(role, pool))
             for move in spec.moves:
                 env.process(self.move(role, move))
+        self.travel_windows: list[tuple[int | None, int, int, float]] = []  # (region, from, to, factor)
         self.story = ClaimStory(self)
 
     def hire(self, role: str, pool: str, n: int, roster: str, hourly_cost: float) -> list[StaffMember]:
@@ -57,7 +59,7 @@ class Operation:
         people = [StaffMember(self.env, self.log, len(self.staff) + i, role, pool, shift, queue, slots, hourly_cost)
                   for i, shift in enumerate(shifts)]
         self.staff += people
-        self._staffed = {id(s.queue) for s in self.staff if not s.retired}
+        self._restaff()
         return people
 
     def surge_watch(self, role: str, pool: str) -> Generator[simpy.Event, object, None]:
@@ -96,6 +98,105 @@ class Operation:
         yield person.gone  # the job in hand first
         yield self.env.timeout(move.travel_h)
         self.add_staff(role, move.to_region, [person.roster], person.hourly_cost)
+
+    # ------------------------------------------------------------------ changes during a tabletop exercise
+
+    def travel_factor(self, region: int, hour: int) -> float:
+        """Travel-time multiplier from road closures (1 when none)."""
+        f = 1.0
+        for r, start, end, factor in self.travel_windows:
+            if (r is None or r == region) and start <= hour < end:
+                f *= factor
+        return f
+
+    def slow_travel(self, region: str | None, factor: float, start: int, end: int) -> None:
+        r = None if region is None else self.region_ids.index(region)
+        self.travel_windows.append((r, start, end, factor))
+
+    def _active(self, role: str, pool: str | None) -> list[StaffMember]:
+        return [s for s in self.staff if s.role == role and not s.retired and (pool is None or s.pool == pool)]
+
+    def _restaff(self) -> None:
+        self._staffed = {id(s.queue) for s in self.staff if not s.retired}
+
+    def absence(self, role: str, pool: str | None, count: int | None, share: float | None, start: int,
+                end: int | None) -> int:
+        """Take people of a role off work from now (they finish the job in hand); back at `end` if given."""
+        active = self._active(role, pool)
+        n = count if count is not None else int(math.floor((share or 0.0) * len(active) + 0.5))
+        leaving = active[len(active) - min(n, len(active)):]
+        for person in leaving:
+            person.retire()
+        self._restaff()
+        if end is not None and leaving:
+            self.env.process(self._come_back(leaving, end))
+        return len(leaving)
+
+    def _come_back(self, people: list[StaffMember], at_h: int) -> Generator[simpy.Event, object, None]:
+        yield self.env.timeout(max(at_h - self.env.now, 0.0))
+        for person in people:
+            self.add_staff(person.role, person.pool, [person.roster], person.hourly_cost)
+
+    def call_out(self, role: str, region: str | None, count: int, roster: str | None, delay_h: float) -> None:
+        """Surge call-out decided by the room: `count` more people from now (after `delay_h`)."""
+        self.log.add(self.env.now, -1, Ev.CALL_OUT, staff=-2, value=float(count))  # staff -2: decided by the room
+        self.env.process(self._call_out(role, region or SHARED_POOL, count, roster, delay_h))
+
+    def _call_out(self, role: str, pool: str, count: int, roster: str | None, delay_h: float
+                  ) -> Generator[simpy.Event, object, None]:
+        if delay_h > 0:
+            yield self.env.timeout(delay_h)
+        spec = self.ops.staff[role]
+        self.hire(role, pool, count, roster or spec.roster, spec.hourly_cost)
+
+    def start_move(self, role: str, move: Move) -> None:
+        self.env.process(self.move(role, move))
+
+    def replan(self, new: Scenario) -> list[str]:
+        """Switch to a new plan's operation from now: staff hired, stood down or re-rostered per pool."""
+        from sim.errors import InputError
+
+        old = self.ops
+        notes: list[str] = []
+        for role in ROLES:
+            o, n = old.staff[role], new.operations.staff[role]
+            if isinstance(o.headcount, dict) != isinstance(n.headcount, dict):
+                raise InputError("a role cannot switch between shared and regional pools mid-exercise",
+                                 key_path=f"changes.operations.staff.{role}.headcount")
+            old_pools = o.headcount if isinstance(o.headcount, dict) else {SHARED_POOL: o.headcount}
+            new_pools = n.headcount if isinstance(n.headcount, dict) else {SHARED_POOL: n.headcount}
+            for pool, count in new_pools.items():
+                before = working_headcount(o, old_pools.get(pool, 0))
+                after = working_headcount(n, count)
+                if n.roster != o.roster:
+                    active = self._active(role, pool)
+                    for person in active:
+                        person.retire()
+                    self._restaff()
+                    target = max(len(active) + after - before, 0)
+                    self.add_staff(role, pool, rosters_for(new.operations.rosters[n.roster], target,
+                                                           self.clock_offset_h), n.hourly_cost)
+                    notes.append(f"{role}{'' if pool == SHARED_POOL else ' ' + pool}: {target} on roster {n.roster}")
+                elif after > before:
+                    self.add_staff(role, pool, rosters_for(new.operations.rosters[n.roster], after - before,
+                                                           self.clock_offset_h), n.hourly_cost)
+                    notes.append(f"{role}{'' if pool == SHARED_POOL else ' ' + pool}: +{after - before}")
+                elif after < before:
+                    active = self._active(role, pool)
+                    for person in active[len(active) - min(before - after, len(active)):]:
+                        person.retire()
+                    self._restaff()
+                    notes.append(f"{role}{'' if pool == SHARED_POOL else ' ' + pool}: -{before - after}")
+                if n.surge is not None and n.surge != o.surge:
+                    self.env.process(self.surge_watch(role, pool))
+            for move in n.moves:
+                if move not in o.moves:
+                    self.env.process(self.move(role, move))
+        self.scenario = new
+        self.ops = new.operations
+        return notes
+
+    # ------------------------------------------------------------------ routing
 
     def queue(self, role: str, region: int) -> WorkQueue:
         """The queue a claim from `region` joins for `role`."""

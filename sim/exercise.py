@@ -1,0 +1,402 @@
+"""A tabletop exercise: a model stepped hour by hour, with injects and decisions, forks, replay and reports.
+
+This is the public API the tabletop page and `claimsim tabletop --replay` stand on; the page holds no
+simulation logic. An exercise is a pure function of (scenario file, plan, seed, horizon, scheduled injects,
+action log): every manual inject and decision is recorded with the hour it took effect, and replaying the
+log from hour 0 reproduces the run exactly.
+
+Timing: at hour h the model has simulated hours [0, h). Reaching hour h fires the scheduled injects due by
+then (an inject at 14.5 fires on reaching hour 15); actions taken by the room while at hour h follow, in
+the order taken; then hour h is simulated.
+
+Forks re-run from hour 0 with the same seed and the parent's actions before the fork hour (SimPy processes
+are generators and cannot be copied); at tabletop sizes that takes about a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim import __version__
+from sim.errors import InputError
+from sim.injects import Decision, Inject, InjectsFile, apply_decision, apply_inject, start_hour
+from sim.model import ClaimsModel
+from sim.ops.log import Ev
+from sim.scenario import ScenarioFile, inject_problems, load_scenario, read_document
+
+LOG_VERSION = 1
+
+
+@dataclass
+class FeedItem:
+    """One line of the exercise's feed."""
+
+    hour: int
+    kind: str  # inject, decision, alert, info
+    text: str
+
+    def line(self) -> str:
+        return f"h{self.hour:>3} {self.kind}: {self.text}"
+
+
+class Action(BaseModel):
+    """One thing the room did: fire an inject by hand, or take a decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = Field(pattern="^(inject|decision)$")
+    hour: int = Field(ge=0)
+    inject: Inject | None = None
+    decision: Decision | None = None
+
+
+class ExerciseLog(BaseModel):
+    """What makes an exercise reproducible; saved as YAML, replayed by `claimsim tabletop --replay`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = LOG_VERSION
+    scenario: str
+    scenario_sha256: str
+    plan: str = "baseline"
+    seed: int = Field(ge=0)
+    hours: int | None = None
+    reached_h: int = 0
+    injects: list[Inject] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    claimsim: str = __version__
+
+
+def read_injects(path: Path, file: ScenarioFile) -> list[Inject]:
+    """A separate injects file, checked against the scenario (regions, pools, horizon)."""
+    doc, lines = read_document(path, InjectsFile)
+    problems = inject_problems(file.resolve(), doc.injects, ("injects",))
+    if problems:
+        loc, msg = problems[0]
+        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
+        key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        raise InputError(msg, file=path, line=line, key_path=key)
+    return list(doc.injects)
+
+
+SERVICE_LEVEL_H = 20.0 / 3600.0
+DECIDED = -2  # staff_id of operation events caused by a decision of the room
+CLOSING = (Ev.PAYMENT, Ev.CLOSED_NO_PAYMENT, Ev.WITHDRAWN)
+THRESHOLDS = {
+    "phone_sl": 0.5,      # share of calls answered within 20 s, last hour
+    "abandon": 0.2,       # share of calls abandoned, last hour
+    "backlog_steps": (100, 250, 500, 1000, 2500, 5000, 10000),
+}
+
+
+class Exercise:
+    """A stepped model with a clock, injects, decisions, a feed and the figures so far."""
+
+    def __init__(self, file: ScenarioFile, plan: str = "baseline", seed: int | None = None,
+                 injects: list[Inject] | None = None, hours: int | None = None) -> None:
+        self.file = file
+        self.plan = plan
+        scenario = file.resolve(plan)
+        self.seed = scenario.seed if seed is None else seed
+        self.hours = hours
+        self.model = ClaimsModel(scenario, seed=self.seed, hours=hours)
+        self.injects: list[Inject] = list(scenario.injects if injects is None else injects)
+        self._pending = sorted(range(len(self.injects)), key=lambda i: (start_hour(self.injects[i].at_h), i))
+        self.actions: list[Action] = []
+        self.feed: list[FeedItem] = []
+        self.fired: list[tuple[int, Inject, bool]] = []  # (hour, inject, by hand)
+        self._alerts: set[str] = set()
+        self._figures_cache: tuple[int, int, dict[str, Any]] | None = None
+        self._scan = 0
+        self._last_placed: dict[int, float] = {}
+        self._registered = self._closed = 0
+        self._hour = {"calls": 0.0, "service_level": float("nan"), "abandonment": float("nan")}
+        self._fire_due()
+
+    # ------------------------------------------------------------------ clock
+
+    @property
+    def hour(self) -> int:
+        return self.model.hour
+
+    @property
+    def horizon(self) -> int:
+        return self.model.horizon_h
+
+    @property
+    def finished(self) -> bool:
+        return self.hour >= self.horizon
+
+    def clock(self) -> dt.datetime:
+        """Simulated date and time at the current hour."""
+        return self.model.spec.start + dt.timedelta(hours=self.hour)
+
+    def step(self) -> None:
+        """Simulate one hour (nothing past the horizon)."""
+        if self.finished:
+            return
+        self.model.step()
+        self._fire_due()
+        self._watch()
+
+    def run_to(self, hour: int) -> None:
+        """Simulate up to `hour` (clamped to the horizon; an earlier hour is a no-op: fork to go back)."""
+        while self.hour < min(hour, self.horizon):
+            self.step()
+
+    def _fire_due(self) -> None:
+        while self._pending and start_hour(self.injects[self._pending[0]].at_h) <= self.hour:
+            inj = self.injects[self._pending.pop(0)]
+            self._apply_inject(inj, by_hand=False)
+
+    # ------------------------------------------------------------------ the room's actions
+
+    def fire(self, inject: Inject) -> str:
+        """Fire an inject by hand now (its `at_h` is set to the current hour)."""
+        inject = inject.model_copy(update={"at_h": float(self.hour)})
+        problems = inject_problems(self.model.spec, [inject], ("inject",))
+        if problems:
+            loc, msg = problems[0]
+            raise InputError(msg, key_path=".".join(str(p) for p in loc[2:]) or None)
+        text = self._apply_inject(inject, by_hand=True)
+        self.actions.append(Action(kind="inject", hour=self.hour, inject=inject))
+        return text
+
+    def fire_scheduled(self, index: int) -> str:
+        """Fire a scheduled inject now, ahead of its time (it will not fire again)."""
+        if index not in self._pending:
+            raise InputError(f"inject {index} has already fired", key_path="inject")
+        self._pending.remove(index)
+        return self.fire(self.injects[index])
+
+    def decide(self, decision: Decision) -> str:
+        """Take a decision now: it changes the plan from the current hour."""
+        decision = decision.model_copy(update={
+            "at_h": float(self.hour),
+            "wall_time": decision.wall_time or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()})
+        text = apply_decision(self.model, decision)
+        self.model.log.add(self.model.env.now, -1, Ev.DECISION, value=float(len(self.actions)))
+        self.actions.append(Action(kind="decision", hour=self.hour, decision=decision))
+        who = f" ({decision.by})" if decision.by else ""
+        self.feed.append(FeedItem(self.hour, "decision", f"{decision.title}{who}: {text}"))
+        self._figures_cache = None
+        return text
+
+    def _apply_inject(self, inject: Inject, by_hand: bool) -> str:
+        text = apply_inject(self.model, inject)
+        self.model.log.add(self.model.env.now, -1, Ev.INJECT, value=float(len(self.fired)))
+        self.fired.append((self.hour, inject, by_hand))
+        self.feed.append(FeedItem(self.hour, "inject", f"{inject.title}: {text}" + (" (by hand)" if by_hand else "")))
+        self._figures_cache = None
+        return text
+
+    @property
+    def pending_injects(self) -> list[tuple[int, Inject]]:
+        return [(i, self.injects[i]) for i in self._pending]
+
+    # ------------------------------------------------------------------ what the page shows
+
+    def figures(self) -> dict[str, Any]:
+        """Headline figures so far (the run's figures at the current hour), cached per hour."""
+        from sim import runner
+
+        key = (self.hour, len(self.actions))
+        if self._figures_cache is None or self._figures_cache[:2] != key:
+            res = runner.collect(self.model, self.file)
+            self._figures_cache = (key[0], key[1], {"figures": res.summary["figures"], "series": res.series,
+                                                    "claims": res.claims})
+        return self._figures_cache[2]["figures"]
+
+    def series(self) -> pd.DataFrame:
+        """Hourly series so far: hazard, incidents, reports, backlog by stage, staff and queues by role."""
+        self.figures()
+        assert self._figures_cache is not None
+        return self._figures_cache[2]["series"]
+
+    def claims(self) -> pd.DataFrame:
+        """The claims table so far (one row per claim, as in claims.parquet)."""
+        self.figures()
+        assert self._figures_cache is not None
+        return self._figures_cache[2]["claims"]
+
+    def activity(self) -> pd.DataFrame:
+        """Incidents and reports per hour by agent type so far: columns incidents_<type>, reports_<type>."""
+        c = self.claims()
+        hours = np.arange(self.hour)
+        out = pd.DataFrame({"hour": hours + 1})
+        for t in ("driver", "farmer", "firm"):
+            mine = c[c["agent_type"] == t]
+            out[f"incidents_{t}"] = np.bincount(mine["incident_h"].astype(int), minlength=self.hour)[:self.hour]
+            rep = mine["reported_h"].dropna()
+            out[f"reports_{t}"] = np.bincount(rep.astype(int), minlength=self.hour)[:self.hour]
+        return out
+
+    def storm(self) -> pd.DataFrame:
+        """The storm over the whole horizon (as the exercise knows it now), one column per region."""
+        hz = self.model.hazard
+        return pd.DataFrame({r: hz.snowfall_cm_h[i] + hz.ice_mm_h[i] for i, r in enumerate(hz.region_ids)})
+
+    def last_hour(self) -> dict[str, float]:
+        """Phone service in the hour just simulated: calls, share answered within 20 s, share abandoned."""
+        return dict(self._hour)
+
+    def open_claims(self) -> int:
+        """Claims registered and not yet paid, closed or withdrawn."""
+        return self._registered - self._closed
+
+    def _scan_log(self) -> list[tuple[float, int, float, int]]:
+        """Read the log entries added since the last scan; returns the operation's own events (claim -1)."""
+        log = self.model.log
+        n = len(log)
+        calls = answered_fast = abandoned = 0
+        ops_events = []
+        for i in range(self._scan, n):
+            code, cid, t = log.code[i], log.claim[i], log.t[i]
+            if code == Ev.CALL_PLACED:
+                self._last_placed[cid] = t
+            elif code == Ev.CALL_ANSWERED:
+                calls += 1
+                answered_fast += (t - self._last_placed.get(cid, t)) <= SERVICE_LEVEL_H
+            elif code == Ev.CALL_ABANDONED:
+                calls += 1
+                abandoned += 1
+            elif code == Ev.REGISTERED:
+                self._registered += 1
+            elif code in CLOSING:
+                self._closed += 1
+            elif cid == -1 and code not in (Ev.INJECT, Ev.DECISION, Ev.SHIFT_START, Ev.SHIFT_END):
+                ops_events.append((t, code, log.value[i], log.staff[i]))
+        self._scan = n
+        nan = float("nan")
+        self._hour = {"calls": float(calls), "service_level": answered_fast / calls if calls else nan,
+                      "abandonment": abandoned / calls if calls else nan}
+        return ops_events
+
+    def _watch(self) -> None:
+        """Thresholds crossed in the hour just simulated, once each (they re-arm when recovered)."""
+        h = self.hour
+        for _t, code, value, staff in self._scan_log():
+            if code == Ev.CALL_OUT and staff != DECIDED:  # call-outs the room decided are in the feed already
+                self.feed.append(FeedItem(h, "info", f"{value:.0f} reserve staff called out"))
+            elif code == Ev.STAFF_MOVED:
+                self.feed.append(FeedItem(h, "info", f"{value:.0f} staff leave for another region"))
+        lh = self._hour
+        sl, ab = lh["service_level"], lh["abandonment"]
+        if lh["calls"] >= 5:
+            if sl < THRESHOLDS["phone_sl"] and "sl" not in self._alerts:
+                self._alerts.add("sl")
+                self.feed.append(FeedItem(h, "alert", f"phone service level under 50% ({100 * sl:.0f}% of "
+                                                      f"{lh['calls']:.0f} calls answered within 20 s)"))
+            elif sl >= 0.8 and "sl" in self._alerts:
+                self._alerts.discard("sl")
+                self.feed.append(FeedItem(h, "info", f"phone service level back to {100 * sl:.0f}%"))
+            if ab > THRESHOLDS["abandon"] and "ab" not in self._alerts:
+                self._alerts.add("ab")
+                self.feed.append(FeedItem(h, "alert", f"{100 * ab:.0f}% of callers hung up in the last hour"))
+            elif ab < 0.05 and "ab" in self._alerts:
+                self._alerts.discard("ab")
+        open_claims = self.open_claims()
+        for level in THRESHOLDS["backlog_steps"]:
+            tag = f"bl{level}"
+            if open_claims >= level and tag not in self._alerts:
+                self._alerts.add(tag)
+                self.feed.append(FeedItem(h, "alert", f"backlog passed {level:,} open claims"))
+
+    # ------------------------------------------------------------------ log, replay, fork
+
+    def log(self) -> ExerciseLog:
+        return ExerciseLog(scenario=str(self.file.path), scenario_sha256=self.file.sha256, plan=self.plan,
+                           seed=self.seed, hours=self.hours, reached_h=self.hour, injects=self.injects,
+                           actions=self.actions)
+
+    def log_yaml(self) -> str:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = False
+        buf = io.StringIO()
+        yaml.dump(json.loads(self.log().model_dump_json(exclude_none=True)), buf)
+        return buf.getvalue()
+
+    @classmethod
+    def replay(cls, log: ExerciseLog, file: ScenarioFile | None = None, until: int | None = None,
+               decisions: bool = True) -> Exercise:
+        """Re-run a logged exercise from hour 0 to `until` (default: the hour it reached)."""
+        file = file or load_scenario(log.scenario)
+        ex = cls(file, log.plan, log.seed, log.injects, log.hours)
+        end = log.reached_h if until is None else until
+        for action in log.actions:
+            if action.hour >= end and until is not None:
+                break
+            if action.kind == "decision" and not decisions:
+                continue
+            ex.run_to(action.hour)
+            if ex.hour != action.hour:
+                raise InputError(f"action at hour {action.hour} is past the horizon ({ex.horizon} h)",
+                                 key_path="actions")
+            if action.kind == "inject":
+                assert action.inject is not None
+                ex._pending = [i for i in ex._pending if ex.injects[i] != action.inject
+                               or start_hour(action.inject.at_h) != action.hour]
+                ex._apply_inject(action.inject, by_hand=True)
+                ex.actions.append(action)
+            else:
+                assert action.decision is not None
+                ex._apply_logged_decision(action.decision)
+        ex.run_to(end)
+        return ex
+
+    def _apply_logged_decision(self, decision: Decision) -> None:
+        text = apply_decision(self.model, decision)
+        self.model.log.add(self.model.env.now, -1, Ev.DECISION, value=float(len(self.actions)))
+        self.actions.append(Action(kind="decision", hour=self.hour, decision=decision))
+        who = f" ({decision.by})" if decision.by else ""
+        self.feed.append(FeedItem(self.hour, "decision", f"{decision.title}{who}: {text}"))
+        self._figures_cache = None
+
+    def fork(self, at_h: int) -> Exercise:
+        """A new branch at a past (or the current) hour: same seed, the actions taken before `at_h`."""
+        if not 0 <= at_h <= self.hour:
+            raise InputError(f"fork at an hour between 0 and {self.hour}", key_path="fork")
+        log = self.log().model_copy(update={"reached_h": at_h,
+                                            "actions": [a for a in self.actions if a.hour < at_h]})
+        return Exercise.replay(log, self.file)
+
+    def counterfactual(self) -> Exercise:
+        """The same exercise with no decisions (same seed, same injects) to the same hour."""
+        return Exercise.replay(self.log(), self.file, decisions=False)
+
+
+def read_log(path: Path) -> tuple[ExerciseLog, ScenarioFile]:
+    """An exercise log and its scenario; the scenario must be the one the exercise ran."""
+    log, lines = read_document(path, ExerciseLog)
+    scen = Path(log.scenario)
+    if not scen.is_absolute() and not scen.exists():
+        scen = path.parent / scen
+    file = load_scenario(scen)
+    if file.sha256 != log.scenario_sha256:
+        raise InputError(f"the scenario {scen} has changed since the exercise (sha256 differs): replay with the "
+                         "scenario as it was", file=path, line=lines.get(("scenario_sha256",)),
+                         key_path="scenario_sha256")
+    return log, file
+
+
+def figures_digest(figures: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class Branch:
+    name: str
+    exercise: Exercise
+    figures: dict[str, Any] = field(default_factory=dict)
