@@ -57,6 +57,7 @@ class Action(BaseModel):
     kind: str = Field(pattern="^(inject|decision)$")
     hour: int = Field(ge=0)
     inject: Inject | None = None
+    scheduled: int | None = None  # index of the scheduled inject fired ahead of its time
     decision: Decision | None = None
 
 
@@ -161,7 +162,7 @@ class Exercise:
 
     # ------------------------------------------------------------------ the room's actions
 
-    def fire(self, inject: Inject) -> str:
+    def fire(self, inject: Inject, scheduled: int | None = None) -> str:
         """Fire an inject by hand now (its `at_h` is set to the current hour)."""
         inject = inject.model_copy(update={"at_h": float(self.hour)})
         problems = inject_problems(self.model.spec, [inject], ("inject",))
@@ -169,15 +170,16 @@ class Exercise:
             loc, msg = problems[0]
             raise InputError(msg, key_path=".".join(str(p) for p in loc[2:]) or None)
         text = self._apply_inject(inject, by_hand=True)
-        self.actions.append(Action(kind="inject", hour=self.hour, inject=inject))
+        self.actions.append(Action(kind="inject", hour=self.hour, inject=inject, scheduled=scheduled))
         return text
 
     def fire_scheduled(self, index: int) -> str:
         """Fire a scheduled inject now, ahead of its time (it will not fire again)."""
         if index not in self._pending:
             raise InputError(f"inject {index} has already fired", key_path="inject")
+        text = self.fire(self.injects[index], scheduled=index)
         self._pending.remove(index)
-        return self.fire(self.injects[index])
+        return text
 
     def decide(self, decision: Decision) -> str:
         """Take a decision now: it changes the plan from the current hour."""
@@ -346,8 +348,8 @@ class Exercise:
                                  key_path="actions")
             if action.kind == "inject":
                 assert action.inject is not None
-                ex._pending = [i for i in ex._pending if ex.injects[i] != action.inject
-                               or start_hour(action.inject.at_h) != action.hour]
+                if action.scheduled is not None and action.scheduled in ex._pending:
+                    ex._pending.remove(action.scheduled)
                 ex._apply_inject(action.inject, by_hand=True)
                 ex.actions.append(action)
             else:
@@ -377,11 +379,12 @@ class Exercise:
         return Exercise.replay(self.log(), self.file, decisions=False)
 
 
-def read_log(path: Path) -> tuple[ExerciseLog, ScenarioFile]:
-    """An exercise log and its scenario; the scenario must be the one the exercise ran."""
+def read_log(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, ScenarioFile]:
+    """An exercise log and its scenario (`scenario`, or the one the log names); it must be the one the
+    exercise ran (same sha256)."""
     log, lines = read_document(path, ExerciseLog)
-    scen = Path(log.scenario)
-    if not scen.is_absolute() and not scen.exists():
+    scen = Path(scenario) if scenario is not None else Path(log.scenario)
+    if scenario is None and not scen.is_absolute() and not scen.exists():
         scen = path.parent / scen
     file = load_scenario(scen)
     if file.sha256 != log.scenario_sha256:

@@ -851,7 +851,9 @@ def read_document[M: BaseModel](path: str | Path, model: type[M]) -> tuple[M, di
         return model.model_validate(raw), lines
     except ValidationError as exc:
         # Of a union's several complaints, the one that reaches deepest into the file is the one that fits.
-        loc, err = max(((_file_loc(raw, e), e) for e in exc.errors()), key=lambda pair: len(pair[0]))
+        # An unknown key (a misspelling) explains a missing one at the same depth.
+        loc, err = max(((_file_loc(raw, e), e) for e in exc.errors()),
+                       key=lambda pair: (len(pair[0]), pair[1]["type"] == "extra_forbidden"))
         msg = "unknown key (check its spelling)" if err["type"] == "extra_forbidden" else \
             err["msg"].removeprefix("Value error, ")
         line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)

@@ -123,8 +123,16 @@ class Operation:
                 end: int | None) -> int:
         """Take people of a role off work from now (they finish the job in hand); back at `end` if given."""
         active = self._active(role, pool)
-        n = count if count is not None else int(math.floor((share or 0.0) * len(active) + 0.5))
-        leaving = active[len(active) - min(n, len(active)):]
+        if count is not None:
+            leaving = active[len(active) - min(count, len(active)):]
+        else:  # a share of the capacity: the same share of every shift, so the cut is felt whenever it lasts
+            shifts: dict[tuple[float, float], list[StaffMember]] = {}
+            for person in active:
+                shifts.setdefault((person.roster.start_h, person.roster.end_h), []).append(person)
+            leaving = []
+            for group in shifts.values():
+                k = min(len(group), int(math.floor((share or 0.0) * len(group) + 0.5)))
+                leaving += group[len(group) - k:]
         for person in leaving:
             person.retire()
         self._restaff()
