@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import shutil
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ class RunSpec:
     seed: int
     hours: int | None
     folder: str | None
+    overrides: str | None = None  # JSON of settings deep-merged onto the plan (experiments, planted changes)
 
     def label(self) -> str:
         return f"{self.scenario} plan {self.plan} seed {self.seed}"
@@ -93,19 +95,35 @@ def _file_sha(path: str | None) -> str | None:
 def run_key(spec: RunSpec, scenario_sha256: str) -> dict[str, Any]:
     """What makes a run folder reusable: same inputs, same code."""
     return {"scenario_sha256": scenario_sha256, "plans_sha256": _file_sha(spec.plans_file), "plan": spec.plan,
-            "seed": spec.seed, "hours": spec.hours, "version": __version__, "code": code_digest()}
+            "seed": spec.seed, "hours": spec.hours, "overrides": spec.overrides, "version": __version__,
+            "code": code_digest()}
 
 
-def run_replication(spec: RunSpec) -> dict[str, Any]:
-    """Run one plan and seed, write its run folder (if asked), return its figures and raw arrays."""
+def simulate_spec(spec: RunSpec) -> Any:
+    """Run a spec to its horizon in this process (a `runner.RunResult`)."""
     from sim import runner
+    from sim.model import ClaimsModel
     from sim.scenario import load_scenario
 
     sf = load_scenario(spec.scenario)
     if spec.plans_file:
         sf.add_plans_file(spec.plans_file)
-    res = runner.simulate(sf, spec.plan, spec.seed, spec.hours)
+    if not spec.overrides:
+        res = runner.simulate(sf, spec.plan, spec.seed, spec.hours)
+    else:
+        started = time.perf_counter()
+        model = ClaimsModel(sf.variant(json.loads(spec.overrides), spec.plan), seed=spec.seed, hours=spec.hours)
+        model.run()
+        res = runner.collect(model, sf, started)
     res.summary["run_key"] = run_key(spec, sf.sha256)
+    return res
+
+
+def run_replication(spec: RunSpec) -> dict[str, Any]:
+    """Run one plan and seed, write its run folder (if asked), return its figures and raw arrays."""
+    from sim import runner
+
+    res = simulate_spec(spec)
     if spec.folder:
         runner.write(res, Path(spec.folder))
     out = replication(res.summary, res.claims, res.series["backlog_open"].to_numpy())
@@ -172,12 +190,13 @@ def reusable(spec: RunSpec, key: dict[str, Any]) -> bool:
         return False
 
 
-def run_bundle(specs: list[RunSpec]) -> list[dict[str, Any] | Failure]:
+def run_bundle(specs: list[RunSpec], task: Callable[[RunSpec], dict[str, Any]] | None = None
+               ) -> list[dict[str, Any] | Failure]:
     """One task: several runs in a row; each failure is caught and returned, the others still run."""
     out: list[dict[str, Any] | Failure] = []
     for spec in specs:
         try:
-            out.append(run_replication(spec))
+            out.append((task or run_replication)(spec))
         except InputError as err:
             out.append(Failure(spec, err.one_line()))
         except Exception as exc:
@@ -197,13 +216,14 @@ def clean_partials(root: Path) -> int:
 
 
 def execute(specs: list[RunSpec], *, workers: int = 1, executor: cf.Executor | None = None, capacity: int | None = None,
-            bundle: int = 1, resume: bool = True, progress: Callable[[Status], None] | None = None
-            ) -> list[dict[str, Any] | Failure]:
+            bundle: int = 1, resume: bool = True, progress: Callable[[Status], None] | None = None,
+            task: Callable[[RunSpec], dict[str, Any]] | None = None) -> list[dict[str, Any] | Failure]:
     """Run every spec (reusing complete folders when `resume`), results in the order of `specs`.
 
     `executor`: any concurrent.futures executor (a Dask client's, say); None means a forkserver process
     pool of `workers` processes, or this process when `workers` is 1. `capacity`: how many tasks the
-    executor runs at once (for the progress display; default `workers`).
+    executor runs at once (for the progress display; default `workers`). `task`: a module-level function
+    run for each spec instead of `run_replication` (folders are then not reused).
     """
     from sim.scenario import load_scenario
 
@@ -212,7 +232,7 @@ def execute(specs: list[RunSpec], *, workers: int = 1, executor: cf.Executor | N
     shas: dict[str, str] = {}
     todo: list[int] = []
     for i, spec in enumerate(specs):
-        if resume and spec.folder:
+        if resume and spec.folder and task is None:
             if spec.scenario not in shas:
                 shas[spec.scenario] = load_scenario(spec.scenario).sha256
             if reusable(spec, run_key(spec, shas[spec.scenario])):
@@ -239,12 +259,12 @@ def execute(specs: list[RunSpec], *, workers: int = 1, executor: cf.Executor | N
             status.running = len(b)
             if progress:
                 progress(status)
-            for i, res in zip(b, run_bundle([specs[i] for i in b]), strict=True):
+            for i, res in zip(b, run_bundle([specs[i] for i in b], task), strict=True):
                 record(i, res)
         status.running = 0
     elif bundles:
         with _pool(executor, workers) as pool:
-            _drain(pool, bundles, specs, record, status, capacity or workers, progress)
+            _drain(pool, bundles, specs, record, status, capacity or workers, progress, task)
     if progress:
         progress(status)
     return [r for r in results if r is not None]
@@ -261,8 +281,9 @@ def _pool(executor: cf.Executor | None, workers: int) -> Iterator[cf.Executor]:
 
 def _drain(pool: cf.Executor, bundles: list[list[int]], specs: list[RunSpec],
            record: Callable[[int, dict[str, Any] | Failure], None], status: Status, capacity: int,
-           progress: Callable[[Status], None] | None) -> None:
-    futures = {pool.submit(run_bundle, [specs[i] for i in b]): b for b in bundles}
+           progress: Callable[[Status], None] | None, task: Callable[[RunSpec], dict[str, Any]] | None = None
+           ) -> None:
+    futures = {pool.submit(run_bundle, [specs[i] for i in b], task): b for b in bundles}
     pending = set(futures)
     while pending:
         finished, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)

@@ -419,6 +419,36 @@ class Measures(Frozen):
     risk_visits: RiskVisits = RiskVisits()
 
 
+# ---------------------------------------------------------------- expectations (checked by `claimsim regress`)
+
+EXPECTATION_FIGURES = ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
+                       "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost",
+                       "claims")
+
+
+class Expectation(Frozen):
+    """A planner's service expectation: the mean over replications of a figure, bounded with confidence.
+
+    E.g. under plan all-hands, p90 settlement latency at most 72 h with 95% confidence: the one-sided 95%
+    upper confidence bound of the mean p90 over the regression replications must be at most 72.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    plan: str = "baseline"
+    figure: Literal["latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
+                    "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost",
+                    "claims"]
+    at_most: float | None = None
+    at_least: float | None = None
+    confidence: Annotated[float, Field(ge=0.5, lt=1.0)] = 0.95
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Expectation:
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("give exactly one of at_most and at_least")
+        return self
+
+
 # ---------------------------------------------------------------- vulnerability parameters
 
 
@@ -449,6 +479,7 @@ class Scenario(Frozen):
     measures: Measures = Measures()
     vulnerability: Vulnerability = Vulnerability()
     injects: list[Inject] = Field(default_factory=list)
+    expectations: list[Expectation] = Field(default_factory=list)
     plan: str = "baseline"
     plan_description: str = ""
 
@@ -648,7 +679,10 @@ class ScenarioFile:
             self.plans[name] = str(body.get("description", "") or "")
         for name in plans:  # check every plan now: a typo in a plan must not wait for its run
             self.resolve(name)
-        self.resolve("baseline")
+        for i, exp in enumerate(self.resolve("baseline").expectations):
+            if exp.plan not in self.plans and not self._plan_files:
+                raise self._error(("expectations", i, "plan"),
+                                  f"no plan named '{exp.plan}' (plans: {', '.join(self.plans)})")
 
     @property
     def name(self) -> str:
