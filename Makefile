@@ -6,12 +6,12 @@ SCENARIO ?= scenarios/yinchuan-first-snow.yaml
 PLAN ?= baseline
 SEED ?= 7
 
-.PHONY: setup run test validate lint bench clean
+.PHONY: setup browser run test validate regress tabletop lint bench clean
 
 $(BIN)/claimsim: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench,tabletop]'
 	touch $(BIN)/claimsim
 
 setup: $(BIN)/claimsim
@@ -19,12 +19,24 @@ setup: $(BIN)/claimsim
 run: setup
 	$(BIN)/claimsim run $(SCENARIO) --plan $(PLAN) --seed $(SEED)
 
-test: setup
+# Debian's chromium for the tabletop page's browser test (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/python -m pytest -n 2
 
 validate: setup
 	$(BIN)/claimsim validate --workers 2
+
+regress: setup
+	$(BIN)/claimsim regress --workers 2 --junit results/regress/junit.xml --report results/regress/report.md
+
+tabletop: setup
+	$(BIN)/claimsim tabletop scenarios/tabletop-city-blizzard.yaml --plan $(PLAN) --seed $(SEED)
 
 lint: setup
 	$(BIN)/ruff check sim tests benchmarks

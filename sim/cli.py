@@ -469,9 +469,14 @@ def tabletop(
         out_console.print(table)
         out_console.print(f"report: {folder}", highlight=False, soft_wrap=True)
         return
-    from sim.tabletop.server import serve
-
-    serve(file, plan, seed, injects, port, host=host, hours=hours)
+    try:
+        from sim.tabletop.server import serve
+    except ImportError:
+        _fail(InputError("the tabletop page needs the optional extra: pip install -e '.[tabletop]'"))
+    try:
+        serve(file, plan, seed, injects, port, host=host, hours=hours)
+    except InputError as err:
+        _fail(err)
 
 
 @app.command()
