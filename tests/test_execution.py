@@ -238,3 +238,15 @@ def test_shipped_grid_files_are_valid(tmp_path: Path) -> None:
         g, lines = sw.read_grid(grid)
         plan = sw.plan_sweep(g, tmp_path, grid.parent, lines, grid)
         assert len(plan.specs) >= 2
+
+
+def test_sweep_cli_on_a_local_dask_cluster_matches_the_process_pool(tmp_path: Path) -> None:
+    common = ["sweep", str(SMALL), "--plans", "baseline,sms", "--seeds", "3-4", "--hours", "6", "-q", "--workers", "2"]
+    a = claimsim(*common, "--out", str(tmp_path / "local"))
+    b = claimsim(*common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--bundle", "2")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    cols = ["scenario", "plan", "seed", "status", *sw.FIGURE_KEYS]
+    ta = pd.read_parquet(tmp_path / "local" / "sweep.parquet")[cols]
+    tb = pd.read_parquet(tmp_path / "dask" / "sweep.parquet")[cols]
+    pd.testing.assert_frame_equal(ta, tb)
+    assert json.loads((tmp_path / "dask" / "summary.json").read_text())["executor"] == "dask"
