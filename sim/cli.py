@@ -493,7 +493,7 @@ def regress(
                                                           "changed.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     config: Annotated[Path, typer.Option(help="What to check: scenarios, plans, seeds, horizons, replications.")]
-    = Path("scenarios/regress.yaml"),
+    = Path("scenarios/regress/regress.yaml"),
     reps: Annotated[int | None, typer.Option(min=3, help="Replications per plan in the stat tier (overrides the "
                                                           "config; baselines must be updated with the same).")] = None,
     fresh: Annotated[int, typer.Option(min=1, help="Seed block of the stat tier's fresh replications (block 0 is "

@@ -37,7 +37,7 @@ from sim.execution import Failure, RunSpec, Status, execute
 from sim.scenario import EXPECTATION_FIGURES, ScenarioFile, load_scenario, read_document
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "scenarios" / "regress.yaml"
+CONFIG = ROOT / "scenarios" / "regress" / "regress.yaml"
 BASELINES = ROOT / "results" / "baselines"
 SIG_DIGITS = 6
 STAT_FIGURES = ("claims", "latency_p50", "latency_p90", "latency_mean", "first_payment_mean", "abandonment",
@@ -75,12 +75,12 @@ class ScenarioEntry(_Frozen):
 
 
 class RegressConfig(_Frozen):
-    """scenarios/regress.yaml: what the regression check runs."""
+    """scenarios/regress/regress.yaml: what the regression check runs."""
 
     description: str = ""
     exact: ExactConfig = ExactConfig()
     stat: StatConfig = StatConfig()
-    baselines: str = "../results/baselines"
+    baselines: str = "../../results/baselines"
     scenarios: dict[str, ScenarioEntry | list[str]]
 
 
