@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "tabletop-city-blizzard.yaml")
     ap.add_argument("--plan", default="baseline")
     ap.add_argument("--hours", type=int, default=48)
-    ap.add_argument("--reps", type=int, default=8)
+    ap.add_argument("--reps", type=int, default=16)
     ap.add_argument("--checks", type=int, default=40, help="checks on the unchanged model")
     ap.add_argument("--power-checks", type=int, default=20, help="checks per planted change")
     ap.add_argument("--workers", type=int, default=2)

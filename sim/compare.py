@@ -38,6 +38,7 @@ FIGURES: dict[str, tuple[str, str, bool]] = {
     "peak_backlog": ("peak backlog", "claims", True),
     "cost": ("cost", "currency", True),
     "claims": ("claims reported", "claims", True),
+    "survey_mean": ("survey job (travel and on site), mean", "h", True),
 }
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99}
 INDEPENDENT_SEED_OFFSET = 1_000_003

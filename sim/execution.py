@@ -158,6 +158,7 @@ def replication(summary: dict[str, Any], claims: Any, backlog: np.ndarray) -> di
             "peak_backlog": float(f["backlog"]["peak"]),
             "cost": float(f["cost"]["total"]),
             "claims": float(f["claims_total"]),
+            "survey_mean": survey_mean(claims),
         },
         "latency": latency.astype(np.float32),
         "backlog": np.asarray(backlog, dtype=np.float32),
@@ -166,12 +167,22 @@ def replication(summary: dict[str, Any], claims: Any, backlog: np.ndarray) -> di
     }
 
 
+def survey_mean(claims: Any) -> float:
+    """Mean hours of a survey job (field: travel and on site; video: the call), over surveys finished."""
+    if "surveyed_h" not in claims or "survey_start_h" not in claims:
+        return float("nan")
+    d = (claims["surveyed_h"] - claims["survey_start_h"]).to_numpy(dtype=float)
+    d = d[~np.isnan(d)]
+    return float(d.mean()) if d.size else float("nan")
+
+
 def load_replication(folder: Path) -> dict[str, Any]:
     """The same result as `run_replication` returned, read back from a complete run folder."""
     import pyarrow.parquet as pq
 
     summary = json.loads((folder / "summary.json").read_text())
-    claims = pq.read_table(folder / "claims.parquet", columns=["reported_h", "settled_h"]).to_pandas()
+    claims = pq.read_table(folder / "claims.parquet", columns=["reported_h", "settled_h", "survey_start_h",
+                                                                "surveyed_h"]).to_pandas()
     backlog = pq.read_table(folder / "series.parquet", columns=["backlog_open"]).column(0).to_numpy()
     out = replication(summary, claims, backlog)
     out["scenario"] = summary["scenario"]

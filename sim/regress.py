@@ -41,7 +41,7 @@ CONFIG = ROOT / "scenarios" / "regress" / "regress.yaml"
 BASELINES = ROOT / "results" / "baselines"
 SIG_DIGITS = 6
 STAT_FIGURES = ("claims", "latency_p50", "latency_p90", "latency_mean", "first_payment_mean", "abandonment",
-                "peak_backlog")
+                "peak_backlog", "survey_mean")
 FRESH_OFFSET = 1_000_000
 Tier = Literal["exact", "stat"]
 
@@ -59,7 +59,7 @@ class ExactConfig(_Frozen):
 
 
 class StatConfig(_Frozen):
-    reps: int = Field(8, ge=3, strict=True)
+    reps: int = Field(16, ge=3, strict=True)
     hours: int = Field(72, ge=1, strict=True)
     seed: int = Field(1000, ge=0, strict=True)
     alpha: float = Field(0.05, gt=0, lt=1)

@@ -423,7 +423,7 @@ class Measures(Frozen):
 
 EXPECTATION_FIGURES = ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
                        "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost",
-                       "claims")
+                       "claims", "survey_mean")
 
 
 class Expectation(Frozen):
@@ -437,7 +437,7 @@ class Expectation(Frozen):
     plan: str = "baseline"
     figure: Literal["latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
                     "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost",
-                    "claims"]
+                    "claims", "survey_mean"]
     at_most: float | None = None
     at_least: float | None = None
     confidence: Annotated[float, Field(ge=0.5, lt=1.0)] = 0.95

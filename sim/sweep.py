@@ -135,7 +135,8 @@ def parse_seeds(text: str) -> list[int]:
 # ---------------------------------------------------------------------------- results
 
 FIGURE_KEYS = ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
-               "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost", "claims")
+               "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost", "claims",
+               "survey_mean")
 
 
 def rows(sweep: Sweep, results: list[dict[str, Any] | Failure]) -> list[dict[str, Any]]:
