@@ -7,11 +7,14 @@ Two tiers, against baselines committed under results/baselines/<scenario>.json:
    to 0.01) before they are compared or hashed: differences smaller than that (the last bits of libm functions,
    summation order across numpy builds) are tolerated; anything larger is a change, named by scenario, plan and
    figure.
-2. stat - the key figures over N replications with fresh seeds (a seed block the baseline did not use) against
-   the baseline's N replications: Welch's two-sample t-test per figure, with Holm's adjustment across every
-   scenario, plan and figure of the check, so the chance of any false alarm in one check is at most alpha
-   (0.05 by default). A refactor that changes how random numbers are consumed, but not the model, passes; a
-   real change in the model fails.
+2. stat - the key figures over N replications against the baseline's N replications, two ways: with fresh
+   seeds (a seed block the baseline did not use), a two-sample test per figure (Welch's t for the claim count;
+   for the other figures, analysis of covariance on the replication's claim count, which removes the spread
+   that comes from the size of each replication's storm); and on the baseline's own seeds, a paired t-test of
+   the per-seed differences beyond a numerical-noise margin (common random numbers). Holm's adjustment runs
+   across every scenario, plan, figure and test of the check, so the chance of any false alarm in one check is
+   at most alpha (0.05 by default). A refactor that changes how random numbers are consumed, but not the
+   model, passes (the pairs become independent and the paired test keeps its level); a real change fails.
 
 Scenarios may carry `expectations:` (a figure's mean bounded with confidence under a plan); they are checked
 on the stat tier's replications, by name.
@@ -199,12 +202,13 @@ def _specs(t: Target, tier: str, seeds: list[int], overrides: str | None) -> lis
 
 
 def measure(targets: list[Target], cfg: RegressConfig, tiers: list[str], workers: int, fresh: int,
-            overrides: dict[str, str] | None = None, progress: Callable[[Status], None] | None = None
-            ) -> dict[str, dict[str, Any]]:
+            overrides: dict[str, str] | None = None, progress: Callable[[Status], None] | None = None,
+            paired: bool = True) -> dict[str, dict[str, Any]]:
     """Run both tiers for every target: {scenario name: {"exact": {plan: ...}, "stat": {plan: {figure: [..]}}}}.
 
     `fresh`: the seed block of the stat tier (0 for the baseline's own seeds; the check uses FRESH_OFFSET).
     `overrides`: per scenario name, JSON settings deep-merged onto every plan (planted changes in experiments).
+    `paired`: in a check (fresh != 0), also rerun the baseline's own seeds ("paired" block) for the paired test.
     """
     jobs: list[tuple[str, str, list[RunSpec]]] = []
     for t in targets:
@@ -214,8 +218,11 @@ def measure(targets: list[Target], cfg: RegressConfig, tiers: list[str], workers
         if "stat" in tiers and "stat" in t.tiers:
             seeds = [cfg.stat.seed + fresh + i for i in range(t.reps)]
             jobs.append((t.file.name, "stat", _specs(t, "stat", seeds, ov)))
+            if fresh and paired:  # the baseline's own seeds again, for the paired comparison
+                seeds = [cfg.stat.seed + i for i in range(t.reps)]
+                jobs.append((t.file.name, "paired", _specs(t, "stat", seeds, ov)))
     exact_specs = [s for _, tier, specs in jobs if tier == "exact" for s in specs]
-    stat_specs = [s for _, tier, specs in jobs if tier == "stat" for s in specs]
+    stat_specs = [s for _, tier, specs in jobs if tier != "exact" for s in specs]
     total = len(exact_specs) + len(stat_specs)
     done = [0]
 
@@ -246,7 +253,7 @@ def measure(targets: list[Target], cfg: RegressConfig, tiers: list[str], workers
             block: dict[str, Any] = {"hours": specs[0].hours, "seeds": [s.seed for s in specs[:per]], "plans": {}}
             for k, plan in enumerate(plans):
                 block["plans"][plan] = stat_values(rs[k * per:(k + 1) * per])
-            entry["stat"] = block
+            entry[tier] = block
     return out
 
 
@@ -395,6 +402,60 @@ def welch_p(a: list[float], b: list[float]) -> float:
     return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
 
 
+def ancova_p(a: list[float], b: list[float], xa: list[float], xb: list[float]) -> float:
+    """Two-sided p of the sample effect on a figure adjusted for the storm's load (claims per replication).
+
+    Most of a figure's spread over seeds comes from how big each replication's storm was: more claims, longer
+    queues. Regressing the figure on the replication's claim count (analysis of covariance, common slope)
+    removes that shared part before the two samples are compared, so a small change in the operation stands
+    out. Falls back to Welch's test when the covariate carries no information.
+    """
+    y = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
+    x = np.concatenate([np.asarray(xa, float), np.asarray(xb, float)])
+    g = np.concatenate([np.zeros(len(a)), np.ones(len(b))])
+    ok = ~(np.isnan(y) | np.isnan(x))
+    y, x, g = y[ok], x[ok], g[ok]
+    n = y.size
+    if n < 6 or x.std() == 0 or y.std() == 0 or g.min() == g.max():
+        return welch_p(a, b)
+    design = np.column_stack([np.ones(n), g, x - x.mean()])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    df = n - 3
+    s2 = float(resid @ resid) / df
+    cov = s2 * np.linalg.pinv(design.T @ design)
+    se = math.sqrt(max(float(cov[1, 1]), 0.0))
+    if se == 0:
+        return 1.0 if coef[1] == 0 else 0.0
+    return float(2 * stats.t.sf(abs(coef[1]) / se, df))
+
+
+PAIRED_MARGIN = 1e-6  # relative: paired differences this small are numerical noise, not a change
+
+
+def paired_p(new: list[float], old: list[float]) -> float:
+    """Two-sided p that the mean paired difference new - old (same seeds) exceeds the noise margin.
+
+    Runs on the baseline's own seeds share every random number while the code draws them the same way, so
+    their difference isolates a change of the model (common random numbers): a small consistent shift stands
+    out. After a refactor that draws differently, the pairs are independent and the test is an ordinary
+    paired t-test, still at its level. Differences within PAIRED_MARGIN of the baseline mean are ignored.
+    """
+    a, b = np.asarray(new, float), np.asarray(old, float)
+    ok = ~(np.isnan(a) | np.isnan(b))  # pairs where both runs have the figure
+    d = a[ok] - b[ok]
+    if d.size == 0:
+        return 1.0
+    margin = PAIRED_MARGIN * max(abs(float(b[ok].mean())), 1e-12)
+    excess = abs(float(d.mean())) - margin
+    if excess <= 0:
+        return 1.0
+    if d.size < 2 or d.std() == 0:
+        return 0.0
+    se = float(d.std(ddof=1) / math.sqrt(d.size))
+    return float(min(1.0, 2 * stats.t.sf(excess / se, d.size - 1)))
+
+
 def check(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, Any]], alpha: float,
           targets: list[Target]) -> Outcome:
     """Compare measured figures with the baselines (and the scenarios' expectations)."""
@@ -430,11 +491,21 @@ def check(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, An
                     out.rows.append(Row("stat", name, plan, "(baseline)", False,
                                         message="no stat baseline for this plan: run --update"))
                     continue
+                same = ((m.get("paired") or {}).get("plans") or {}).get(plan)
+                same_seeds = (m.get("paired") or {}).get("seeds") == (base.get("stat") or {}).get("seeds")
                 for k in STAT_FIGURES:
+                    if same is not None and same_seeds:
+                        d = np.asarray(same[k], float) - np.asarray(b[k], float)
+                        dm, dlo, dhi = mean_ci(list(d))
+                        stat_rows.append(Row("stat", name, plan, f"{k} (same seeds)", True, "0",
+                                             f"{dm:+.4g} [{dlo:+.4g}, {dhi:+.4g}]",
+                                             p=paired_p(same[k], b[k])))
                     bm, blo, bhi = mean_ci(b[k])
                     nm, nlo, nhi = mean_ci(figs[k])
+                    p = welch_p(b[k], figs[k]) if k == "claims" else ancova_p(b[k], figs[k], b["claims"],
+                                                                                figs["claims"])
                     stat_rows.append(Row("stat", name, plan, k, True, f"{bm:.4g} [{blo:.4g}, {bhi:.4g}]",
-                                         f"{nm:.4g} [{nlo:.4g}, {nhi:.4g}]", p=welch_p(b[k], figs[k])))
+                                         f"{nm:.4g} [{nlo:.4g}, {nhi:.4g}]", p=p))
     if stat_rows:
         for r, adj in zip(stat_rows, holm([r.p or 1.0 for r in stat_rows]), strict=True):
             r.p_holm = adj

@@ -48,7 +48,9 @@ def test_unchanged_code_passes_both_tiers(setup: tuple[Path, Path]) -> None:
     assert not outcome.failed, [r.message for r in outcome.failed]
     exact = [r for r in outcome.rows if r.tier == "exact"]
     assert {r.plan for r in exact} == {"baseline", "more_phone"} and any(r.figure == "claims_digest" for r in exact)
-    assert len([r for r in outcome.rows if r.tier == "stat"]) == len(rg.STAT_FIGURES)
+    stat = [r for r in outcome.rows if r.tier == "stat"]
+    assert len(stat) == 2 * len(rg.STAT_FIGURES)  # fresh seeds (two-sample) and the baseline's seeds (paired)
+    assert all(r.p == 1.0 for r in stat if r.figure.endswith("(same seeds)"))  # same code, same seeds: identical
 
 
 def test_exact_tier_flags_a_one_line_change_in_a_vulnerability_function(setup: tuple[Path, Path],
@@ -188,3 +190,27 @@ def test_the_shipped_config_names_real_scenarios_and_plans() -> None:
     assert len(targets) >= 4 and base == ROOT / "results" / "baselines"
     for t in targets:
         assert (base / f"{t.file.name}.json").is_file(), f"missing committed baseline for {t.file.name}"
+
+
+def test_load_adjusted_test_holds_its_level_and_gains_power() -> None:
+    """Analysis of covariance on the claim count: about alpha false alarms under no change (binomial bound),
+    and far more power than Welch when the storm's size drives the figure."""
+    rng = np.random.default_rng(11)
+
+    def sample(shift: float) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.normal(400, 13, 16)
+        return 0.07 + shift + 0.002 * (x - 400) + rng.normal(0, 0.01, 16), x
+
+    null = []
+    for _ in range(2000):
+        (a, xa), (b, xb) = sample(0.0), sample(0.0)
+        null.append(rg.ancova_p(a, b, xa, xb) < 0.05)
+    assert 0.035 < np.mean(null) < 0.065  # 0.05 +- 3.1 standard errors
+    ancova, welch = [], []
+    for _ in range(300):
+        (a, xa), (b, xb) = sample(0.0), sample(0.02)
+        ancova.append(rg.ancova_p(a, b, xa, xb) < 0.05 / 8)
+        welch.append(rg.welch_p(a, b) < 0.05 / 8)
+    assert np.mean(ancova) > 0.9 and np.mean(ancova) > np.mean(welch) + 0.4
+    # no information in the covariate: the same as Welch
+    assert rg.ancova_p([1.0, 2, 3], [2.0, 3, 4], [5.0] * 3, [5.0] * 3) == rg.welch_p([1.0, 2, 3], [2.0, 3, 4])
