@@ -77,6 +77,9 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=40, help="checks on the unchanged model")
     ap.add_argument("--power-checks", type=int, default=20, help="checks per planted change")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rng-refactor", type=int, default=0, metavar="N",
+                    help="also N checks after a refactor that draws every claim's random numbers differently "
+                         "(same distribution; run in this process, one worker)")
     args = ap.parse_args()
     started = time.perf_counter()
     cfg = rg.RegressConfig(stat=rg.StatConfig(reps=args.reps, hours=args.hours, seed=0),
@@ -101,9 +104,21 @@ def main() -> None:
         return k, by_figure
 
     rows = []
-    k, figs = alarms(args.checks, None)
-    rows.append({"change": "none (false alarms)", "checks": args.checks, "alarms": k, "by_figure": figs})
-    for label, ov in planted(args.scenario, args.plan).items():
+    if args.checks:
+        k, figs = alarms(args.checks, None)
+        rows.append({"change": "none (false alarms)", "checks": args.checks, "alarms": k, "by_figure": figs})
+    if args.rng_refactor:
+        from sim.rng import Streams
+
+        original = Streams.claim_uniforms
+        Streams.claim_uniforms = lambda self, key, n: original(self, key ^ 0x5DEECE66D, n)  # type: ignore
+        workers, args.workers = args.workers, 1
+        k, figs = alarms(args.rng_refactor, None)
+        Streams.claim_uniforms = original  # type: ignore
+        args.workers = workers
+        rows.append({"change": "refactor: other random numbers, same model (false alarms)",
+                     "checks": args.rng_refactor, "alarms": k, "by_figure": figs})
+    for label, ov in planted(args.scenario, args.plan).items() if args.power_checks else ():
         k, figs = alarms(args.power_checks, ov)
         rows.append({"change": label, "checks": args.power_checks, "alarms": k, "by_figure": figs, "overrides": ov})
     table = Table(title=f"stat tier on {name} / {args.plan}, {args.hours} h, {args.reps} fresh replications "
