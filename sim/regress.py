@@ -572,8 +572,8 @@ def report(outcome: Outcome, meta: dict[str, Any]) -> str:
     lines = ["## claimsim regression check", "",
              f"{'**FAILED**' if failed else 'passed'}: {len(outcome.rows) - len(failed)} of {len(outcome.rows)} "
              f"checks pass ({', '.join(meta['tiers'])}; {meta['scenarios']} scenario(s); stat tier: "
-             f"{meta['reps']} fresh replications per plan, Welch t-test, Holm across all figures, "
-             f"alpha {meta['alpha']}).", ""]
+             f"{meta['reps']} replications per plan on fresh seeds (two-sample tests) and on the baseline's seeds "
+             f"(paired), Holm across all figures and tests, alpha {meta['alpha']}).", ""]
     if failed:
         lines += ["### What moved", "", "| tier | scenario / plan | figure | baseline | now | |",
                   "|---|---|---|---|---|---|"]
