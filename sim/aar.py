@@ -244,14 +244,10 @@ def report_html(ex: Exercise, cf: Exercise | None = None) -> str:
 
 def write_report(ex: Exercise, out: Path) -> Path:
     """Write report.md (+ PNGs), report.html, figures.json and exercise-log.yaml into `out` (atomically)."""
-    import os
-    import shutil
-    import tempfile
+    from sim.files import atomic_dir
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         cf = ex.counterfactual()
         pngs = plots(ex, cf)
         for name, data in pngs.items():
@@ -260,16 +256,6 @@ def write_report(ex: Exercise, out: Path) -> Path:
         (tmp / "report.html").write_text(report_html(ex, cf))
         (tmp / "figures.json").write_text(json.dumps(summary(ex, cf), indent=2, sort_keys=True, default=_json) + "\n")
         (tmp / "exercise-log.yaml").write_text(ex.log_yaml())
-        if out.exists():
-            old = out.with_name(out.name + f".old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

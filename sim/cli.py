@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sim.compare import Comparison
     from sim.execution import Status
 from sim.errors import InputError
+from sim.files import mark_unfinished
 from sim.scenario import AGENT_TYPES, ROLES, ScenarioFile, load_scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -216,7 +217,7 @@ def compare(
         for file, sf, chosen in checked:
             final = out / sf.name
             try:
-                cmp.start(final)
+                mark_unfinished(final)
             except OSError as exc:
                 _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
             engine = cmp.Engine(workers=workers, executor=pool, capacity=capacity,
@@ -300,7 +301,7 @@ def sweep(
                         if plans else None, plans_file=str(plans_file) if plans_file else None, seeds=seed_spec,
                         hours=hours)
             plan = sw.plan_sweep(g, out)
-        sw.start(out)
+        mark_unfinished(out)
     except InputError as err:
         _fail(err)
     except OSError as exc:

@@ -335,11 +335,3 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
-
-
-def start(folder: Path) -> None:
-    """Mark a comparison folder unfinished before its runs start: its summary.json and report go (run folders
-    under runs/ stay, to be reused); write_comparison writes summary.json last."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("summary.json", "report.md"):
-        (folder / name).unlink(missing_ok=True)

@@ -186,13 +186,7 @@ class Exercise:
         decision = decision.model_copy(update={
             "at_h": float(self.hour),
             "wall_time": decision.wall_time or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()})
-        text = apply_decision(self.model, decision)
-        self.model.log.add(self.model.env.now, -1, Ev.DECISION, value=float(len(self.actions)))
-        self.actions.append(Action(kind="decision", hour=self.hour, decision=decision))
-        who = f" ({decision.by})" if decision.by else ""
-        self.feed.append(FeedItem(self.hour, "decision", f"{decision.title}{who}: {text}"))
-        self._figures_cache = None
-        return text
+        return self._apply_decision(decision)
 
     def _apply_inject(self, inject: Inject, by_hand: bool) -> str:
         text = apply_inject(self.model, inject)
@@ -354,17 +348,19 @@ class Exercise:
                 ex.actions.append(action)
             else:
                 assert action.decision is not None
-                ex._apply_logged_decision(action.decision)
+                ex._apply_decision(action.decision)
         ex.run_to(end)
         return ex
 
-    def _apply_logged_decision(self, decision: Decision) -> None:
+    def _apply_decision(self, decision: Decision) -> str:
+        """Apply a (time-stamped) decision now and record it in the log, the actions and the feed."""
         text = apply_decision(self.model, decision)
         self.model.log.add(self.model.env.now, -1, Ev.DECISION, value=float(len(self.actions)))
         self.actions.append(Action(kind="decision", hour=self.hour, decision=decision))
         who = f" ({decision.by})" if decision.by else ""
         self.feed.append(FeedItem(self.hour, "decision", f"{decision.title}{who}: {text}"))
         self._figures_cache = None
+        return text
 
     def fork(self, at_h: int) -> Exercise:
         """A new branch at a past (or the current) hour: same seed, the actions taken before `at_h`."""

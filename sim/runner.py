@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__, metrics
+from sim.files import atomic_dir
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
 from sim.scenario import ScenarioFile
@@ -96,9 +94,7 @@ def write(result: RunResult, folder: Path) -> Path:
     from sim import report  # matplotlib is only needed when writing
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-    try:
+    with atomic_dir(folder) as tmp:
         claims = result.claims[CLAIM_COLUMNS_FIRST + [c for c in result.claims.columns
                                                       if c not in CLAIM_COLUMNS_FIRST]]
         pq.write_table(pa.Table.from_pandas(claims, preserve_index=False), tmp / "claims.parquet")
@@ -107,14 +103,4 @@ def write(result: RunResult, folder: Path) -> Path:
         report.write_plots(result, tmp)
         report.write_markdown(result, tmp)
         (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
-        if folder.exists():
-            old = folder.with_name(folder.name + f".old-{os.getpid()}")
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder

@@ -181,13 +181,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def start(out: Path) -> None:
-    """Mark a sweep folder unfinished (its summary.json goes) before any run starts."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ("summary.json", "report.md"):
-        (out / name).unlink(missing_ok=True)
-
-
 def write(out: Path, sweep: Sweep, results: list[dict[str, Any] | Failure], meta: dict[str, Any]) -> dict[str, Any]:
     """Write the sweep's tables and report; summary.json last, as the mark of a complete sweep."""
     table = rows(sweep, results)
