@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from sim.execution import Status
 from sim.errors import InputError
 from sim.files import mark_unfinished
-from sim.scenario import AGENT_TYPES, ROLES, ScenarioFile, load_scenario
+from sim.scenario import ScenarioFile, load_scenario
+from sim.vocab import POPULATIONS as AGENT_TYPES
+from sim.vocab import ROLES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Simulate insurance claims operations through a storm, plan by plan.")
@@ -351,7 +353,7 @@ def _print_comparison(comp: Comparison, folder: Path) -> None:
         table.add_column(r["plan"], justify="right")
     for key in ("latency_mean", "latency_p90", "first_contact_mean", "first_payment_mean", "abandonment",
                 "peak_backlog", "cost"):
-        label, unit, _ = FIGURES[key]
+        label, unit = FIGURES[key].label, FIGURES[key].unit
         cells = []
         for r in rows:
             v = r[key]
@@ -362,7 +364,7 @@ def _print_comparison(comp: Comparison, folder: Path) -> None:
     sig = [d for d in comp.differences() if d["significant"] and d["figure"] in ("latency_mean", "latency_p90",
                                                                                   "cost")]
     for d in sig:
-        out_console.print(f"  {d['plan']} vs {comp.baseline}: {FIGURES[d['figure']][0]} "
+        out_console.print(f"  {d['plan']} vs {comp.baseline}: {FIGURES[d['figure']].label} "
                           f"{d['diff']:+,.2f} [{d['low']:+,.2f}, {d['high']:+,.2f}] "
                           f"({'better' if d['better'] else 'worse'})")
     if comp.crn:

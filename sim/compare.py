@@ -18,62 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.execution import Failure, RunSpec, Status, execute, run_replication  # noqa: F401 (re-exported)
+from sim.figures import REPLICATED, Figure
 from sim.scenario import load_scenario
-from sim.validation import mean_ci
+from sim.stats import bootstrap_percentile, holm, mean_ci, paired_t
 
-# Figures compared per replication: key -> (label, unit, lower is better)
-FIGURES: dict[str, tuple[str, str, bool]] = {
-    "latency_mean": ("settlement latency mean", "h", True),
-    "latency_p50": ("settlement latency p50", "h", True),
-    "latency_p90": ("settlement latency p90", "h", True),
-    "latency_p99": ("settlement latency p99", "h", True),
-    "latency_restricted": ("time to settle, unsettled counted to the horizon", "h", True),
-    "first_contact_mean": ("time to first contact, mean", "h", True),
-    "first_payment_mean": ("time to first payment, mean", "h", True),
-    "abandonment": ("phone abandonment", "share", True),
-    "paid_7d": ("paid or pre-paid within 7 days", "share", False),
-    "peak_backlog": ("peak backlog", "claims", True),
-    "cost": ("cost", "currency", True),
-    "claims": ("claims reported", "claims", True),
-    "survey_mean": ("survey job (travel and on site), mean", "h", True),
-}
+# The figures compared per replication, by name (sim.figures.REPLICATED); percentiles also get a pooled bootstrap.
+FIGURES: dict[str, Figure] = {f.name: f for f in REPLICATED}
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99}
 INDEPENDENT_SEED_OFFSET = 1_000_003
-
-
-# ---------------------------------------------------------------------------- statistics
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm's step-down adjustment (controls the family-wise error rate)."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def bootstrap_percentile(latencies: list[np.ndarray], q: float, n_boot: int = 1000,
-                         seed: int = 0) -> tuple[float, float, float]:
-    """Percentile of the pooled claims and its whole-replication bootstrap 95% interval."""
-    pooled = np.concatenate(latencies) if latencies else np.zeros(0)
-    if pooled.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    point = float(np.percentile(pooled, q))
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(latencies), len(latencies))
-        sample = np.concatenate([latencies[i] for i in pick])
-        if sample.size:
-            boots.append(np.percentile(sample, q))
-    return point, float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
 @dataclass
@@ -87,7 +41,7 @@ class PlanResult:
     def summary(self, key: str) -> tuple[float, float, float]:
         v = self.values(key)
         v = v[~np.isnan(v)]
-        return mean_ci(v) if v.size else (float("nan"),) * 3
+        return tuple(mean_ci(v))  # type: ignore[return-value]
 
 
 @dataclass
@@ -124,15 +78,12 @@ class Comparison:
                 d = d[~np.isnan(d)]
                 if d.size < 2:
                     continue
-                m, lo, hi = mean_ci(d)
-                sd = float(d.std(ddof=1))
-                p = float(stats.ttest_1samp(d, 0.0).pvalue) if sd > 0 else (1.0 if m == 0 else 0.0)
+                (m, lo, hi), p = paired_t(d)
                 out.append({"plan": name, "figure": key, "diff": m, "low": lo, "high": hi, "p": p})
         for row, adj in zip(out, holm([r["p"] for r in out]), strict=True):
             row["p_holm"] = adj
             row["significant"] = adj < 0.05
-            better = FIGURES[row["figure"]][2]
-            row["better"] = row["significant"] and ((row["diff"] < 0) == better) and row["diff"] != 0
+            row["better"] = bool(row["significant"] and FIGURES[row["figure"]].improves(row["diff"]))
         return out
 
 
@@ -262,7 +213,7 @@ def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, tar
     """Plan x scenario matrix of the key figure, each plan's regret, and four robustness rules."""
     plans = list(comparisons[0].plans)
     matrix = {c.scenario: {p: c.plans[p].summary(key)[0] for p in plans} for c in comparisons}
-    lower_better = FIGURES[key][2]
+    lower_better = FIGURES[key].better != "higher"
     regret = {}
     for scen, row in matrix.items():
         best = min(row.values()) if lower_better else max(row.values())

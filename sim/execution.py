@@ -132,48 +132,19 @@ def run_replication(spec: RunSpec) -> dict[str, Any]:
 
 
 def replication(summary: dict[str, Any], claims: Any, backlog: np.ndarray) -> dict[str, Any]:
-    """A run's comparable figures and raw arrays, from its summary, claims table and backlog series."""
-    from sim.validation import restricted_latency
+    """A run's headline figures (sim.figures.REPLICATED) and raw arrays, from its summary, claims and backlog."""
+    from sim.figures import values
 
-    f = summary["figures"]
     settled = claims["settled_h"].notna()
     latency = (claims.loc[settled, "settled_h"] - claims.loc[settled, "reported_h"]).to_numpy()
-    horizon = float(summary["hours"])
-
-    def nz(x: float | None) -> float:
-        return float("nan") if x is None else float(x)
-
     return {
         "plan": summary["plan"], "seed": summary["seed"],
-        "figures": {
-            "latency_mean": nz(f["settlement_latency_hours"]["mean"]),
-            "latency_p50": nz(f["settlement_latency_hours"]["p50"]),
-            "latency_p90": nz(f["settlement_latency_hours"]["p90"]),
-            "latency_p99": nz(f["settlement_latency_hours"]["p99"]),
-            "latency_restricted": restricted_latency(claims, horizon),
-            "first_contact_mean": nz(f["first_contact_hours"]["mean"]),
-            "first_payment_mean": nz(f["first_payment_hours"]["mean"]),
-            "abandonment": nz(f["abandonment_rate"]) if f["abandonment_rate"] is not None else 0.0,
-            "paid_7d": nz(f["paid_or_prepaid_within_7d_share"]),
-            "peak_backlog": float(f["backlog"]["peak"]),
-            "cost": float(f["cost"]["total"]),
-            "claims": float(f["claims_total"]),
-            "survey_mean": survey_mean(claims),
-        },
+        "figures": values(summary["figures"]),
         "latency": latency.astype(np.float32),
         "backlog": np.asarray(backlog, dtype=np.float32),
-        "horizon": horizon,
+        "horizon": float(summary["hours"]),
         "wall_time_s": summary.get("wall_time_s"),
     }
-
-
-def survey_mean(claims: Any) -> float:
-    """Mean hours of a survey job (field: travel and on site; video: the call), over surveys finished."""
-    if "surveyed_h" not in claims or "survey_start_h" not in claims:
-        return float("nan")
-    d = (claims["surveyed_h"] - claims["survey_start_h"]).to_numpy(dtype=float)
-    d = d[~np.isnan(d)]
-    return float(d.mean()) if d.size else float("nan")
 
 
 def load_replication(folder: Path) -> dict[str, Any]:
@@ -181,8 +152,7 @@ def load_replication(folder: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     summary = json.loads((folder / "summary.json").read_text())
-    claims = pq.read_table(folder / "claims.parquet", columns=["reported_h", "settled_h", "survey_start_h",
-                                                                "surveyed_h"]).to_pandas()
+    claims = pq.read_table(folder / "claims.parquet", columns=["reported_h", "settled_h"]).to_pandas()
     backlog = pq.read_table(folder / "series.parquet", columns=["backlog_open"]).column(0).to_numpy()
     out = replication(summary, claims, backlog)
     out["scenario"] = summary["scenario"]

@@ -29,10 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim import __version__
 from sim.errors import InputError
-from sim.injects import Decision, Inject, InjectsFile, apply_decision, apply_inject, start_hour
+from sim.injects import apply_decision, apply_inject, start_hour
+from sim.inputs import key_path, line_of, read_document
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
-from sim.scenario import ScenarioFile, inject_problems, load_scenario, read_document
+from sim.scenario import Decision, Inject, InjectsFile, ScenarioFile, inject_problems, load_scenario
 
 LOG_VERSION = 1
 
@@ -80,13 +81,11 @@ class ExerciseLog(BaseModel):
 
 def read_injects(path: Path, file: ScenarioFile) -> list[Inject]:
     """A separate injects file, checked against the scenario (regions, pools, horizon)."""
-    doc, lines = read_document(path, InjectsFile)
+    doc, lines = read_document(path, InjectsFile, "injects file")
     problems = inject_problems(file.resolve(), doc.injects, ("injects",))
     if problems:
         loc, msg = problems[0]
-        line = next((lines[loc[:cut]] for cut in range(len(loc), 0, -1) if loc[:cut] in lines), None)
-        key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-        raise InputError(msg, file=path, line=line, key_path=key)
+        raise InputError(msg, file=path, line=line_of(lines, loc), key_path=key_path(loc))
     return list(doc.injects)
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import HAZARD_VARIABLES, RegionHazard, Scenario
+from sim.scenario import RegionHazard, Scenario
+from sim.vocab import HAZARD_VARIABLES
 
 # Degree-hour melt of snow: 0.15 cm of snow per degree C above zero per hour (degree-day factors of
 # 3-5 mm water equivalent per degree-day at ~100 kg/m3 fresh snow; assumption).
@@ -120,3 +121,16 @@ def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], first_snow: np.ndar
     storm_end = np.array([(np.flatnonzero(a)[-1] + 1) if a.any() else 0 for a in active], dtype=float)
     return HazardField(ids, snow, ice, temp, wind, rain, depth, roof, ice_acc, road_index, fs, roof_load,
                        storm_end)
+
+
+def scaled(raw: dict[str, np.ndarray], rows: list[int], variables: list[str], factor: float,
+                  add: dict[str, float], start: int, end: int) -> dict[str, np.ndarray]:
+    """Raw hourly hazard with the hours [start, end) of `rows` scaled (and raised by `add`)."""
+    out = {k: v.copy() for k, v in raw.items()}
+    for var in variables:
+        out[var][rows, start:end] *= factor
+    for var, plus in add.items():
+        out[var][rows, start:end] += plus
+    for var in ("snowfall_cm_h", "ice_mm_h", "wind_ms", "rain_mm_h"):
+        np.maximum(out[var], 0.0, out=out[var])
+    return out

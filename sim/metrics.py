@@ -7,39 +7,19 @@ each staff member), so any number in a report can be traced back to the claims b
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.ops.log import STAGES, TRACK_NAMES, Ev
-from sim.scenario import ROLES
+from sim.ops.log import Ev, RunRecord
+from sim.stats import censored_quantiles
+from sim.vocab import ROLES, SERVICE_LEVEL_S, STAGES, TRACKS
 
-SERVICE_LEVEL_S = 20.0  # call-centre target: 80% of calls answered within 20 s (DOMAIN_FACTS, Operations)
 PERCENTILES = (50, 90, 99)
 # The surge is "cleared" once the open backlog is back within 10% of the way from the run's normal level
 # (median over its last day) to its peak; a run whose end is its peak never clears.
 CLEARED_SHARE = 0.1
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What metrics need from a finished (or paused) run: its log, claim facts, staff and clock."""
-
-    events: dict[str, np.ndarray]        # columns of the log, ordered by time then sequence
-    claims: pd.DataFrame                 # static facts: claim_id, agent_type, region, ...
-    staff: pd.DataFrame                  # staff_id, role, pool, slots, hourly_cost, ...
-    horizon_h: float
-    region_ids: tuple[str, ...]
-    clock_offset_h: float = 0.0          # clock hour of the day at simulated time 0
-
-
-def ordered_events(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The log sorted by time, ties kept in the order they were logged."""
-    order = np.lexsort((np.arange(len(raw["t_h"])), raw["t_h"]))
-    return {k: v[order] for k, v in raw.items()}
 
 
 def _first(ev: dict[str, np.ndarray], n: int, code: Ev, value: float | None = None) -> np.ndarray:
@@ -98,7 +78,7 @@ def claims_table(rec: RunRecord) -> pd.DataFrame:
     df["calls"] = _count(ev, n, Ev.CALL_PLACED)
     df["calls_abandoned"] = _count(ev, n, Ev.CALL_ABANDONED)
     track = _value_of_first(ev, n, Ev.TRIAGED)
-    df["track"] = [TRACK_NAMES[int(x)] if not math.isnan(x) else None for x in track]
+    df["track"] = [TRACKS[int(x)] if not math.isnan(x) else None for x in track]
     df["prepayment_amount"] = _value_of_first(ev, n, Ev.PREPAYMENT)
     df["paid_amount"] = np.nansum([_value_of_first(ev, n, Ev.PAYMENT), df["prepayment_amount"].to_numpy()],
                                   axis=0)
@@ -119,20 +99,6 @@ def _summary(x: np.ndarray) -> dict[str, float | int | None]:
     q = np.percentile(x, PERCENTILES)
     return {"n": int(x.size), "p50": float(q[0]), "p90": float(q[1]), "p99": float(q[2]),
             "mean": float(x.mean())}
-
-
-def censored_quantiles(duration: np.ndarray, observed: np.ndarray) -> dict[str, float | None]:
-    """Kaplan-Meier quantiles of a duration with right-censoring (None where the curve never gets there)."""
-    done, cens = duration[observed], duration[~observed]
-    if done.size == 0:
-        return {f"p{p}": None for p in PERCENTILES}
-    res = stats.ecdf(stats.CensoredData(uncensored=done, right=cens)) if cens.size else stats.ecdf(done)
-    q, f = res.cdf.quantiles, res.cdf.probabilities
-    out: dict[str, float | None] = {}
-    for p in PERCENTILES:
-        idx = np.flatnonzero(f >= p / 100 - 1e-12)
-        out[f"p{p}"] = float(q[idx[0]]) if idx.size else None
-    return out
 
 
 def backlog_series(claims: pd.DataFrame, ev: dict[str, np.ndarray], hours: int) -> pd.DataFrame:
@@ -330,7 +296,9 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
         "service_level_20s": phone["service_level_20s"],
         "phone": phone,
         "settlement_latency_hours": _summary(latency),
-        "settlement_latency_censored_hours": censored_quantiles(dur, obs) if r.any() else None,
+        "settlement_latency_censored_hours": censored_quantiles(dur, obs, PERCENTILES) if r.any() else None,
+        "time_to_settle_restricted_hours": {"mean": restricted_latency(claims, rec.horizon_h)},
+        "survey_job_hours": {"mean": survey_mean(claims)},
         "settlement_latency_by_agent_type": by("agent_type"),
         "settlement_latency_by_track": by("track"),
         "first_contact_hours": _summary(first_contact),
@@ -345,3 +313,24 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
         "overtime_hours": staff.get("overtime_hours", 0.0),
         "cost": staff["cost"],
     }
+
+
+def restricted_latency(claims: pd.DataFrame, horizon: float) -> float | None:
+    """Mean hours from report to settlement, counting a claim never settled by the horizon to the horizon.
+
+    Withdrawn and abandoned claims never settle, so they count to the horizon too: fewer staff can then
+    never look better by losing customers.
+    """
+    rep = claims["reported_h"].to_numpy()
+    settled = claims["settled_h"].to_numpy()
+    r = ~np.isnan(rep)
+    if not r.any():
+        return None
+    return float(np.where(np.isnan(settled), horizon, settled)[r].mean() - rep[r].mean())
+
+
+def survey_mean(claims: pd.DataFrame) -> float | None:
+    """Mean hours of a survey job (field: travel and on site; video: the call), over surveys finished."""
+    d = (claims["surveyed_h"] - claims["survey_start_h"]).to_numpy(dtype=float)
+    d = d[~np.isnan(d)]
+    return float(d.mean()) if d.size else None

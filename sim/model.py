@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.agents import POPULATIONS, Population
-from sim.hazard import HazardField, build_hazard
-from sim.metrics import RunRecord, ordered_events
-from sim.ops.claim import Claim
-from sim.ops.log import Ev, EventLog
+from sim.hazard import HazardField, build_hazard, derive, scaled
+from sim.ops.claim import N_SLOTS, Claim, Slot
+from sim.ops.log import Ev, EventLog, RunRecord, ordered_events
 from sim.ops.operation import Operation
+from sim.populations import POPULATION_CLASSES, Incidents, Population
 from sim.rng import Streams
-from sim.scenario import ROLES, Scenario
+from sim.scenario import Scenario
+from sim.vocab import HAZARD_STATE, HAZARD_VARIABLES, ROLES
 
 
 class ClaimsModel(mesa.Model):
@@ -47,8 +47,11 @@ class ClaimsModel(mesa.Model):
         self.claims: list[Claim] = []
         self.incidents_by_hour: list[int] = []
         self.ops = Operation(self.env, scenario, self.hazard, self.log)
-        self.populations: dict[str, Population] = {
-            name: cls(self, scenario) for name, cls in POPULATIONS.items()}
+        self.populations: dict[str, Population] = {}
+        first_id = 1
+        for name, cls in POPULATION_CLASSES.items():
+            self.populations[name] = cls(self, scenario, first_id)
+            first_id += self.populations[name].n
         self._clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
         # wall-clock seconds spent in each half of the step (for benchmarks; never part of a result)
         self.timings = {"world_s": 0.0, "operation_s": 0.0}
@@ -76,8 +79,7 @@ class ClaimsModel(mesa.Model):
         before = len(self.claims)
         t0 = time.perf_counter()
         for population in self.populations.values():
-            for index, kind in population.step(h):
-                population.agents[index].incident(kind, h)
+            self.intake(population, population.step(h))
         self.incidents_by_hour.append(len(self.claims) - before)
         t1 = time.perf_counter()
         self.env.run(until=h + 1)
@@ -104,12 +106,9 @@ class ClaimsModel(mesa.Model):
     def scale_hazard(self, region: str | None, variables: list[str], factor: float, add: dict[str, float],
                      start: int, end: int) -> None:
         """Scale the storm in a region (every region if None) over hours [start, end); past hours stay as they were."""
-        from sim.hazard import HAZARD_VARIABLES, derive
-        from sim.injects import hazard_scaled
-
         hz = self.hazard
         rows = list(range(len(hz.region_ids))) if region is None else [hz.region_ids.index(region)]
-        raw = hazard_scaled({v: getattr(hz, v) for v in HAZARD_VARIABLES}, rows, variables, factor, add, start,
+        raw = scaled({v: getattr(hz, v) for v in HAZARD_VARIABLES}, rows, variables, factor, add, start,
                             min(end, hz.hours))
         first = np.array([self.spec.hazard[r].first_snow_of_season for r in hz.region_ids])
         self.hazard = derive(hz.region_ids, raw, first)
@@ -129,6 +128,30 @@ class ClaimsModel(mesa.Model):
             self.step()
             if callable(progress):
                 progress(self.hour, self.horizon_h)
+
+    def intake(self, population: Population, incidents: Incidents) -> None:
+        """Turn a population's incidents into claims: loss, reporting channel and delay, then the operation.
+
+        Each claim draws from uniforms keyed by who, what and which time (never the plan), so the same
+        incident has the same loss, channel and work content under every plan (common random numbers).
+        """
+        reporting = getattr(self.spec.behaviour, population.name)
+        storm_end = self.hazard.storm_end_h
+        for index, kind, occurrence in incidents.records.tolist():
+            key = population.claim_key(index, kind, occurrence)
+            u = self.streams.claim_uniforms(key, N_SLOTS)
+            region = int(population.region[index])
+            name = population.incident_types[kind]
+            incident_h = incidents.hour + float(u[Slot.INCIDENT_OFFSET])
+            claim = Claim(claim_id=len(self.claims), key=key, agent_type=population.singular,
+                          agent_id=population.agent_id(index), region=region, incident_type=name,
+                          incident_h=incident_h,
+                          loss_amount=round(population.loss(index, name, incidents.hour, float(u[Slot.LOSS])), 2),
+                          u=u)
+            claim.channel = choose_channel(reporting.channels, float(u[Slot.CHANNEL]))
+            delay_h = float(reporting.report_delay_h.ppf(u[Slot.REPORT_DELAY]))
+            report_from = max(incident_h, float(storm_end[region])) if reporting.report_after_storm else incident_h
+            self.register_claim(claim, report_from + delay_h)
 
     def register_claim(self, claim: Claim, report_at_h: float) -> None:
         """Record an incident in the log and hand the claim to the operation."""
@@ -177,8 +200,7 @@ class ClaimsModel(mesa.Model):
             "hour": lambda m: m.steps - 1,
             "incidents": lambda m: m.incidents_by_hour[-1],
         }
-        variables = ("snowfall_cm_h", "ice_mm_h", "temp_c", "wind_ms", "rain_mm_h", "snow_depth_cm",
-                     "roof_load_kn_m2", "road_index")
+        variables = HAZARD_VARIABLES + HAZARD_STATE
         for r, rid in enumerate(self.spec.region_ids):
             for var in variables:
                 reporters[f"{var}.{rid}"] = functools.partial(_hazard_value, var, r)
@@ -194,3 +216,15 @@ def _hazard_value(variable: str, region: int, model: ClaimsModel) -> float:
 
 def _snapshot_value(key: str, model: ClaimsModel) -> float:
     return model.snapshot[key]
+
+
+def choose_channel(shares: dict[str, float], u: float) -> str:
+    """The reporting channel whose share interval holds u (shares in the scenario's order)."""
+    acc = 0.0
+    last = "phone"
+    for channel, share in shares.items():
+        acc += share
+        last = channel
+        if u < acc:
+            return channel
+    return last

@@ -37,7 +37,10 @@ from scipy import stats
 from sim import __version__
 from sim.errors import InputError
 from sim.execution import Failure, RunSpec, Status, execute
-from sim.scenario import EXPECTATION_FIGURES, ScenarioFile, load_scenario, read_document
+from sim.figures import REPLICATED
+from sim.inputs import read_document
+from sim.scenario import ScenarioFile, load_scenario
+from sim.stats import ancova_p, holm, mean_ci, paired_margin_p, welch_p
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "scenarios" / "regress" / "regress.yaml"
@@ -185,11 +188,11 @@ def exact_task(spec: RunSpec) -> dict[str, Any]:
 
 def stat_values(results: list[dict[str, Any] | Failure]) -> dict[str, list[float]]:
     """Per figure, its value in each replication (every figure an expectation may name is kept)."""
-    out: dict[str, list[float]] = {k: [] for k in EXPECTATION_FIGURES}
+    out: dict[str, list[float]] = {f.name: [] for f in REPLICATED}
     for r in results:
         if isinstance(r, Failure):
             raise InputError(f"run failed: {r.line()}")
-        for k in EXPECTATION_FIGURES:
+        for k in out:
             v = float(r["figures"][k])
             out[k].append(v if math.isnan(v) else round_sig(v, 10))
     return out
@@ -373,93 +376,23 @@ class Outcome:
         return [r for r in self.rows if not r.passed]
 
 
-def mean_ci(v: list[float]) -> tuple[float, float, float]:
-    a = np.asarray(v, dtype=float)
-    a = a[~np.isnan(a)]
-    if a.size == 0:
-        return (math.nan,) * 3
-    m = float(a.mean())
-    if a.size < 2:
-        return m, math.nan, math.nan
-    h = float(stats.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
-    return m, m - h, m + h
-
-
 def _fmt(v: float | None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     return f"{v:.6g}"
 
 
-def welch_p(a: list[float], b: list[float]) -> float:
-    """Two-sided p of Welch's t-test; identical constant samples give 1, different constants 0."""
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-    if x.size < 2 or y.size < 2:
-        return 1.0 if x.size == y.size else 0.0
-    if x.std() == 0 and y.std() == 0:
-        return 1.0 if x.mean() == y.mean() else 0.0
-    return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
-
-
-def ancova_p(a: list[float], b: list[float], xa: list[float], xb: list[float]) -> float:
-    """Two-sided p of the sample effect on a figure adjusted for the storm's load (claims per replication).
-
-    Most of a figure's spread over seeds comes from how big each replication's storm was: more claims, longer
-    queues. Regressing the figure on the replication's claim count (analysis of covariance, common slope)
-    removes that shared part before the two samples are compared, so a small change in the operation stands
-    out. Falls back to Welch's test when the covariate carries no information.
-    """
-    y = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
-    x = np.concatenate([np.asarray(xa, float), np.asarray(xb, float)])
-    g = np.concatenate([np.zeros(len(a)), np.ones(len(b))])
-    ok = ~(np.isnan(y) | np.isnan(x))
-    y, x, g = y[ok], x[ok], g[ok]
-    n = y.size
-    if n < 6 or x.std() == 0 or y.std() == 0 or g.min() == g.max():
-        return welch_p(a, b)
-    design = np.column_stack([np.ones(n), g, x - x.mean()])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    resid = y - design @ coef
-    df = n - 3
-    s2 = float(resid @ resid) / df
-    cov = s2 * np.linalg.pinv(design.T @ design)
-    se = math.sqrt(max(float(cov[1, 1]), 0.0))
-    if se == 0:
-        return 1.0 if coef[1] == 0 else 0.0
-    return float(2 * stats.t.sf(abs(coef[1]) / se, df))
-
-
 PAIRED_MARGIN = 1e-6  # relative: paired differences this small are numerical noise, not a change
 
 
 def paired_p(new: list[float], old: list[float]) -> float:
-    """Two-sided p that the mean paired difference new - old (same seeds) exceeds the noise margin.
-
-    Runs on the baseline's own seeds share every random number while the code draws them the same way, so
-    their difference isolates a change of the model (common random numbers): a small consistent shift stands
-    out. After a refactor that draws differently, the pairs are independent and the test is an ordinary
-    paired t-test, still at its level. Differences within PAIRED_MARGIN of the baseline mean are ignored.
-    """
-    a, b = np.asarray(new, float), np.asarray(old, float)
-    ok = ~(np.isnan(a) | np.isnan(b))  # pairs where both runs have the figure
-    d = a[ok] - b[ok]
-    if d.size == 0:
-        return 1.0
-    margin = PAIRED_MARGIN * max(abs(float(b[ok].mean())), 1e-12)
-    excess = abs(float(d.mean())) - margin
-    if excess <= 0:
-        return 1.0
-    if d.size < 2 or d.std() == 0:
-        return 0.0
-    se = float(d.std(ddof=1) / math.sqrt(d.size))
-    return float(min(1.0, 2 * stats.t.sf(excess / se, d.size - 1)))
+    """Two-sided p that the mean paired difference new - old (same seeds) exceeds the noise margin."""
+    return paired_margin_p(new, old, PAIRED_MARGIN)
 
 
 def check(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, Any]], alpha: float,
           targets: list[Target]) -> Outcome:
     """Compare measured figures with the baselines (and the scenarios' expectations)."""
-    from sim.compare import holm
 
     out = Outcome()
     stat_rows: list[Row] = []

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.ops.log import STAGES  # noqa: E402
+from sim.vocab import STAGES  # noqa: E402
 
 if TYPE_CHECKING:
     from sim.runner import RunResult

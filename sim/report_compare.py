@@ -86,7 +86,8 @@ def report(comp: Comparison, table: list[dict[str, Any]], diffs: list[dict[str, 
         "| figure | " + " | ".join(r["plan"] for r in table) + " |",
         "|---|" + "---|" * len(table),
     ]
-    for key, (label, unit, _) in FIGURES.items():
+    for key, fig in FIGURES.items():
+        label, unit = fig.label, fig.unit
         cells = []
         for r in table:
             v = r[key]
@@ -100,14 +101,14 @@ def report(comp: Comparison, table: list[dict[str, Any]], diffs: list[dict[str, 
               "and figures here.", "",
               "| plan | figure | difference | 95% CI | Holm p | verdict |", "|---|---|---|---|---|---|"]
     for d in diffs:
-        label, unit, _ = FIGURES[d["figure"]]
+        label, unit = FIGURES[d["figure"]].label, FIGURES[d["figure"]].unit
         verdict = ("better" if d["better"] else "worse") if d["significant"] else "no significant change"
         lines.append(f"| {d['plan']} | {label} | {_f(d['diff'], unit)} | [{_f(d['low'], unit)}, "
                      f"{_f(d['high'], unit)}] | {d['p_holm']:.3g} | {verdict} |")
     if comp.crn:
         c = comp.crn
         lines += ["", "## What common random numbers buy", "",
-                  f"Variance of the paired difference `{c['plan']}` - `{c['base']}` in {FIGURES[c['figure']][0]} "
+                  f"Variance of the paired difference `{c['plan']}` - `{c['base']}` in {FIGURES[c['figure']].label} "
                   f"over {c['reps']} replications: {c['var_crn']:.4g} with common seeds against "
                   f"{c['var_independent']:.4g} with independent seeds, **{c['shrink']:.1f}x smaller**. The same "
                   "precision with independent seeds would take that many times more replications."]
@@ -117,7 +118,7 @@ def report(comp: Comparison, table: list[dict[str, Any]], diffs: list[dict[str, 
 
 def matrix_report(rob: dict[str, Any]) -> str:
     key = rob["figure"]
-    label, unit, _ = FIGURES[key]
+    label, unit = FIGURES[key].label, FIGURES[key].unit
     scenarios = list(rob["matrix"])
     plans = list(next(iter(rob["matrix"].values())))
     lines = [f"# Plans across scenarios: {label}", "",

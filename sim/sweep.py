@@ -30,7 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim.errors import InputError
 from sim.execution import Failure, RunSpec
-from sim.scenario import load_scenario, read_document
+from sim.figures import REPLICATED
+from sim.inputs import read_document
+from sim.scenario import load_scenario
 
 
 class SeedRange(BaseModel):
@@ -134,9 +136,7 @@ def parse_seeds(text: str) -> list[int]:
 
 # ---------------------------------------------------------------------------- results
 
-FIGURE_KEYS = ("latency_mean", "latency_p50", "latency_p90", "latency_p99", "latency_restricted",
-               "first_contact_mean", "first_payment_mean", "abandonment", "paid_7d", "peak_backlog", "cost", "claims",
-               "survey_mean")
+FIGURE_KEYS = tuple(f.name for f in REPLICATED)
 
 
 def rows(sweep: Sweep, results: list[dict[str, Any] | Failure]) -> list[dict[str, Any]]:
@@ -157,7 +157,7 @@ def rows(sweep: Sweep, results: list[dict[str, Any] | Failure]) -> list[dict[str
 
 def aggregate(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per scenario and plan: successful runs and each figure's mean with its 95% CI over seeds."""
-    from sim.validation import mean_ci
+    from sim.stats import mean_ci
 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in table:
@@ -169,7 +169,7 @@ def aggregate(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for k in FIGURE_KEYS:
             v = np.array([r[k] for r in ok], dtype=float)
             v = v[~np.isnan(v)]
-            m, lo, hi = mean_ci(v) if v.size else (float("nan"),) * 3
+            m, lo, hi = mean_ci(v)
             entry[k] = {"mean": m, "low": lo, "high": hi}
         out.append(entry)
     return out

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,9 +27,12 @@ import numpy as np
 from scipy import stats
 
 from sim import metrics, theory
+from sim.metrics import restricted_latency
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
-from sim.scenario import ROLES, load_scenario
+from sim.scenario import load_scenario
+from sim.stats import mean_ci
+from sim.vocab import ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -78,16 +81,6 @@ class Job:
 
 
 # ---------------------------------------------------------------------------- statistics
-
-
-def mean_ci(x: Iterable[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided Student-t confidence interval over replications."""
-    a = np.asarray(list(x), dtype=float)
-    m = float(a.mean())
-    if a.size < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + level / 2, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
-    return m, m - half, m + half
 
 
 def compare(case: str, name: str, measure: str, theory_value: float, sims: list[float]) -> Row:
@@ -262,18 +255,6 @@ def measure_first_snow(seed: int, hours: int) -> dict[str, float]:
     reported = np.array([c for c in metrics.claims_table(model.record())["reported_h"] if not math.isnan(c)])
     per_hour = np.bincount(np.floor(reported).astype(int), minlength=hours)[:hours]
     return {"first_hour": first, "first": float(per_hour[first]), "pre": float(per_hour[:first].mean())}
-
-
-def restricted_latency(claims: Any, horizon: float) -> float:
-    """Mean hours from report to settlement, counting a claim never settled by the horizon to the horizon.
-
-    Withdrawn and abandoned claims never settle, so they count to the horizon too: fewer staff can then
-    never look better by losing customers.
-    """
-    rep = claims["reported_h"].to_numpy()
-    settled = claims["settled_h"].to_numpy()
-    r = ~np.isnan(rep)
-    return float(np.where(np.isnan(settled), horizon, settled)[r].mean() - rep[r].mean())
 
 
 def measure_staffing(role: str, factor: float, seed: int, hours: int) -> dict[str, float]:

@@ -12,7 +12,8 @@ from ruamel.yaml import YAML
 
 from sim import metrics
 from sim.model import ClaimsModel
-from sim.scenario import ROLES, Scenario
+from sim.scenario import Scenario
+from sim.vocab import ROLES
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"

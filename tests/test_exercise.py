@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from sim.errors import InputError
 from sim.exercise import Exercise, read_injects, read_log
-from sim.injects import CallOut, Decision, Inject, MoveStaff
 from sim.scenario import load_scenario
+from sim.scenario.events import CallOut, Decision, Inject, MoveStaff
 
 ROOT = Path(__file__).resolve().parents[1]
 SF = load_scenario(SMALL)
@@ -209,7 +209,8 @@ def test_a_bad_decision_is_refused_with_its_key_and_changes_nothing(decision: De
      "no region has id 'mars'"),
     ("injects:\n  - {at_h: 2, title: x, effect: {type: quake}}\n", "injects.yaml:2: injects[0].effect", "quake"),
     ("injects:\n  - at_h: 99\n    title: late\n", "injects.yaml:2: injects[0].at_h", "after the end"),
-    ("injects:\n  - {at_h: 2, effect: {type: note}}\n", "injects.yaml:2: injects[0].title", "Field required"),
+    ("injects:\n  - {at_h: 2, effect: {type: note}}\n", "injects.yaml:2: injects[0].title",
+     "missing required key 'title'"),
     ("injects:\n  - {at_h: 2, title: x, effect: {type: phone_outage, share: 2}}\n", "injects[0].effect",
      "less than or equal to 1"),
     ("injectz: []\n", "injects.yaml:1: injectz", "unknown key"),

@@ -8,7 +8,8 @@ from helpers import build, minimal_doc
 
 from sim import hazard
 from sim.hazard import build_hazard, derive, interpolate
-from sim.scenario import HAZARD_VARIABLES, RegionHazard
+from sim.scenario import RegionHazard
+from sim.vocab import HAZARD_VARIABLES
 
 
 def region(keyframes: list[dict], interpolation: str = "linear", first_snow: bool = False) -> RegionHazard:

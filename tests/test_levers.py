@@ -17,7 +17,8 @@ import pytest
 from helpers import build, minimal_doc, run
 
 from sim.ops.claim import Slot
-from sim.ops.log import ROLE_STAGE, Ev
+from sim.ops.log import Ev
+from sim.vocab import ROLE_STAGE
 
 TRACKS = ("fast_track", "video", "field", "large_loss")
 # Enough of every role that none is a bottleneck unless a test makes it one.

@@ -10,8 +10,8 @@ import pytest
 from helpers import build, minimal_doc, run
 
 from sim import metrics
-from sim.metrics import RunRecord, censored_quantiles, ordered_events
-from sim.ops.log import Ev
+from sim.ops.log import Ev, RunRecord, ordered_events
+from sim.stats import censored_quantiles
 
 # ---------------------------------------------------------------- a hand-written event log
 

@@ -11,9 +11,13 @@ import pandas as pd
 import pytest
 from helpers import SMALL, build, minimal_doc, run
 
-from sim.agents import Driver, Farmer, Firm, Population
 from sim.model import ClaimsModel
-from sim.scenario import ROLES, load_scenario
+from sim.populations import Population
+from sim.populations.drivers import Driver
+from sim.populations.farmers import Farmer
+from sim.populations.firms import Firm
+from sim.scenario import load_scenario
+from sim.vocab import ROLES
 
 INCIDENT_COLUMNS = ["incident_h", "agent_id", "agent_type", "incident_type", "loss_amount"]
 
@@ -120,24 +124,33 @@ def test_snapshot_and_series(small_file) -> None:
 # ---------------------------------------------------------------- agents
 
 
-def test_policyholders_are_mesa_agents(small_file) -> None:
+def test_policyholders_are_mesa_agents_made_when_needed(small_file) -> None:
+    """Policyholders are columns until something asks for one: then it is a Mesa agent of the model, with the
+    id its claims carry, whatever order agents are asked for in."""
     sc = small_file.resolve()
     model = ClaimsModel(sc, seed=1, hours=24)
-    assert len(model.agents_by_type[Driver]) == sc.policyholders("drivers") == 4500
-    assert len(model.agents_by_type[Firm]) == sc.policyholders("firms") == 300
-    assert len(model.agents_by_type[Farmer]) == sc.policyholders("farmers") == 150
-    assert len(model.agents) == 4950
-    assert all(isinstance(a, mesa.Agent) and a.model is model for a in model.agents)
-    ids = [a.unique_id for a in model.agents]
-    assert len(set(ids)) == len(ids)
+    pops = model.populations
+    assert (pops["drivers"].n, pops["farmers"].n, pops["firms"].n) == (4500, 150, 300)
+    assert len(model.agents) == 0  # no Python object per policyholder before it is needed
     model.run()
-    by_id = {a.unique_id: a for a in model.agents}
+    assert model.claims and len(model.agents) == 0
     kinds = {"driver": Driver, "farmer": Farmer, "firm": Firm}
-    assert model.claims
-    for c in model.claims:
-        agent = by_id[c.agent_id]
-        assert isinstance(agent, kinds[c.agent_type])
+    by_type = {p.singular: p for p in pops.values()}
+    ids = set()
+    for c in reversed(model.claims):  # out of order on purpose: ids must not depend on the order
+        pop = by_type[c.agent_type]
+        agent = pop.agent(c.agent_id - pop.first_id)
+        assert isinstance(agent, mesa.Agent) and isinstance(agent, kinds[c.agent_type]) and agent.model is model
+        assert agent.unique_id == c.agent_id
         assert agent.region == sc.region_ids[c.region]
+        assert pop.agent(agent.index) is agent  # made once
+        ids.add(agent.unique_id)
+    assert len(model.agents) == len(ids)
+    assert len(model.agents_by_type[Driver]) == len({c.agent_id for c in model.claims if c.agent_type == "driver"})
+    # ids are consecutive ranges per population, in the vocabulary's order
+    assert pops["drivers"].first_id == 1 and pops["farmers"].first_id == 4501 and pops["firms"].first_id == 4651
+    with pytest.raises(IndexError):
+        pops["firms"].agent(300)
 
 
 def test_each_policyholder_has_each_incident_type_at_most_once(small_file) -> None:
@@ -246,10 +259,9 @@ def test_deeper_snow_collapses_light_steel_roofs() -> None:
     for snow in (0.5, 1.5, 3.0):
         r = run(build(storm_doc(snowfall_cm_h=snow, firms=400, drivers=0)), seed=2)
         pop = r.model.populations["firms"]
-        index = {a.unique_id: i for i, a in enumerate(pop.agents)}
         roofs = r.claims[r.claims["incident_type"] == "roof_collapse"]
         fell = np.zeros(pop.n, dtype=bool)
-        fell[[index[a] for a in roofs["agent_id"]]] = True
+        fell[roofs["agent_id"].to_numpy() - pop.first_id] = True
         peak_load = r.model.hazard.roof_load_kn_m2.max()
         assert np.all(pop.roof_capacity[fell] < peak_load)   # a roof falls only under more than it can bear
         assert np.all(pop.roof_capacity[~fell] >= peak_load)  # and every roof that could not bear it fell

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import runner
-from sim.ops.log import STAGES
-from sim.scenario import ROLES, load_scenario
+from sim.scenario import load_scenario
+from sim.vocab import ROLES, STAGES
 
 OUTCOMES = {"paid", "closed_without_payment", "withdrawn", "abandoned", "open", "unreported"}
 

@@ -5,7 +5,7 @@ Construction of a stationary Poisson stream of calls: firms with uninsulated pip
 -6.7 C threshold, sim/vulnerability.py pipe_rate); there is no snow, rain or wind, so no other incident
 type competes. Each firm has its pipes burst at most once, so the rate decays slowly as firms leave the
 population at risk: hour h has N p (1-p)^h incidents on average, each at a uniform time within the hour
-(sim/agents.py). Reports follow after an exponential delay, which keeps the stream Poisson (an M/M/inf
+(sim/populations/). Reports follow after an exponential delay, which keeps the stream Poisson (an M/M/inf
 stage). Every report is a phone call; callers never hang up (patience_min: null), handling is
 exponential, the line is staffed around the clock with no leave: an M/M/c queue whose arrival rate
 drifts by a few per cent over a run, slowly against the minutes a call waits. The theory is then
@@ -22,7 +22,7 @@ from helpers import build, minimal_doc, run
 from scipy import stats
 
 from sim.ops.log import Ev
-from sim.vulnerability import FirmParams
+from sim.scenario.populations import FirmParams
 
 HANDLING_MIN = 6.0
 MU = 60.0 / HANDLING_MIN          # calls per hour per agent

@@ -110,7 +110,7 @@ def test_tabletop_in_a_browser(tmp_path: Path) -> None:
                 decisions.get_by_label("Why").fill("calls are piling up after the snow band")
                 decisions.get_by_role("button", name="Decide").click()
                 expect(feed.first).to_have_text(f"h  3 decision: {DECISION_TITLE} (duty manager): "
-                                                "2 phone called out")
+                                                "2 phone agents called out")
                 expect(main.locator(".tabletop-message")).to_contain_text(f"decided: {DECISION_TITLE}")
 
                 # fork at hour 2: a branch with its own clock and controls, and the comparison
@@ -126,7 +126,7 @@ def test_tabletop_in_a_browser(tmp_path: Path) -> None:
                 expect(branch.locator(".tabletop-feed-line", has_text="decision")).to_have_count(0)
 
                 lines = feed.all_text_contents()
-                assert lines[:2] == [f"h  3 decision: {DECISION_TITLE} (duty manager): 2 phone called out",
+                assert lines[:2] == [f"h  3 decision: {DECISION_TITLE} (duty manager): 2 phone agents called out",
                                      "h  3 inject: Second snow band over Yinchuan: storm x3 in yc for hours 3-9 "
                                      "(by hand)"], lines
 

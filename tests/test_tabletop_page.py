@@ -150,7 +150,7 @@ def test_custom_inject(page_env: None, render: Callable[[], Any]) -> None:
     set_input(injects(rc), "Count", 1)
     set_input(injects(rc), "Inject title", "Surveyor off sick")
     button(view(rc), "Fire inject").widget.click()
-    assert feed(rc)[0] == "h  1 inject: Surveyor off sick: 1 field_survey staff away until hour 7 (by hand)"
+    assert feed(rc)[0] == "h  1 inject: Surveyor off sick: 1 field surveyors away until hour 7 (by hand)"
 
     set_input(injects(rc), "Count", 0)  # not a valid inject: one line, nothing fired
     button(view(rc), "Fire inject").widget.click()
@@ -169,7 +169,7 @@ def test_preset_decision_appears_in_the_feed(page_env: None, render: Callable[[]
     set_input(decisions(rc), "Why", "Shizuishan has the longer queue")
     button(view(rc), "Decide").widget.click()
     assert feed(rc)[0] == ("h  2 decision: Move 1 field_survey staff from yc to sz (claims director): "
-                           "1 field_survey moving yc -> sz")
+                           "1 field surveyors moving yc -> sz")
 
     select(decisions(rc), "Lever", LEVERS["fast_track"])
     set_input(decisions(rc), "Fast-track limit (max loss)", 50000)

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from sim import theory, validation
-from sim.validation import Row, compare, mean_ci, restricted_latency
+from sim.metrics import restricted_latency
+from sim.stats import mean_ci
+from sim.validation import Row, compare
 
 
 def test_mean_ci_contains_the_mean_and_narrows_with_more_data() -> None:

@@ -10,8 +10,9 @@ import simpy
 from scipy import special
 
 from sim.ops.claim import Claim, Slot
-from sim.ops.log import ROLE_STAGE, TRACK_CODES, Ev
+from sim.ops.log import Ev
 from sim.ops.queues import Job
+from sim.vocab import ROLE_STAGE, TRACK_CODES
 
 if TYPE_CHECKING:
     from sim.ops.operation import Operation

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-import pyarrow as pa
+import pandas as pd
 
 
 class Ev(IntEnum):
@@ -45,19 +46,6 @@ class Ev(IntEnum):
     DECISION = 31            # tabletop (claim -1): value = index of the action in the exercise log
 
 
-# Stages a claim waits in after registration, in order; `QUEUED` events carry their index.
-STAGES = ("reporting", "rescue", "survey", "assessment", "approval", "documents", "payment")
-ROLE_STAGE = {"tow": 1, "field_survey": 2, "video_survey": 2, "assessment": 3, "approval": 4}
-
-
-TRACK_CODES = {"fast_track": 0, "video": 1, "field": 2, "large_loss": 3}
-TRACK_NAMES = {v: k for k, v in TRACK_CODES.items()}
-EVENT_SCHEMA = pa.schema([
-    ("seq", pa.int64()), ("t_h", pa.float64()), ("claim_id", pa.int64()), ("event", pa.string()),
-    ("staff_id", pa.int32()), ("value", pa.float64()),
-])
-
-
 class EventLog:
     """Columnar, append-only log. Times are hours since the scenario start."""
 
@@ -87,14 +75,20 @@ class EventLog:
             "value": np.asarray(self.value, dtype=np.float64),
         }
 
-    def table(self) -> pa.Table:
-        a = self.arrays()
-        names = np.array([e.name.lower() for e in Ev])
-        return pa.table({
-            "seq": np.arange(len(self), dtype=np.int64),
-            "t_h": a["t_h"],
-            "claim_id": a["claim_id"],
-            "event": pa.array(names[a["code"]] if len(self) else np.array([], dtype=str), pa.string()),
-            "staff_id": a["staff_id"],
-            "value": a["value"],
-        }, schema=EVENT_SCHEMA)
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What metrics need from a finished (or paused) run: its log, claim facts, staff and clock."""
+
+    events: dict[str, np.ndarray]        # columns of the log, ordered by time then sequence
+    claims: pd.DataFrame                 # static facts: claim_id, agent_type, region, ...
+    staff: pd.DataFrame                  # staff_id, role, pool, slots, hourly_cost, ...
+    horizon_h: float
+    region_ids: tuple[str, ...]
+    clock_offset_h: float = 0.0          # clock hour of the day at simulated time 0
+
+
+def ordered_events(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The log sorted by time, ties kept in the order they were logged."""
+    order = np.lexsort((np.arange(len(raw["t_h"])), raw["t_h"]))
+    return {k: v[order] for k, v in raw.items()}

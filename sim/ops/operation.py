@@ -12,7 +12,8 @@ from sim.ops.flow import ClaimStory
 from sim.ops.log import Ev, EventLog
 from sim.ops.queues import WorkQueue
 from sim.ops.staff import Roster, StaffMember, rosters_for, working_headcount
-from sim.scenario import ROLES, Move, Scenario
+from sim.scenario import Move, Scenario
+from sim.vocab import ROLES
 
 if TYPE_CHECKING:
     from sim.hazard import HazardField

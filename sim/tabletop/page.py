@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 
 from sim.errors import InputError
 from sim.exercise import Exercise, FeedItem, read_injects
-from sim.injects import CallOut, Decision, Inject, MoveStaff
 from sim.scenario import ScenarioFile, load_scenario
+from sim.scenario.events import CallOut, Decision, Inject, MoveStaff
 from sim.tabletop.server import ENV_HOURS, ENV_INJECTS, ENV_PLAN, ENV_SCENARIO, ENV_SEED
 
 STAGES = ("reporting", "rescue", "survey", "assessment", "approval", "documents", "payment")

@@ -1,0 +1,266 @@
+"""What every population of policyholders shares: attribute columns, the vectorised hourly step, incidents.
+
+A population holds one kind of policyholder as numpy columns (DESIGN rule 3). Each hour it draws its
+incidents for the whole population in one vectorised step and hands them on as typed records
+(`Incidents`); it knows nothing of claims, the operation or the model, only of the world it reads
+(the storm, the clock and its random streams). A policyholder becomes a Mesa agent object only when
+something asks for it (`Population.agent`): a million policyholders cost a million rows of a few
+columns, not a million Python objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+import mesa
+import numpy as np
+from scipy import special
+
+from sim.vocab import POPULATION
+
+if TYPE_CHECKING:
+    from sim.hazard import HazardField
+    from sim.rng import Streams
+    from sim.scenario import Scenario
+
+
+class World(Protocol):
+    """What a population reads of the model it lives in (the model itself, seen from below)."""
+
+    hazard: HazardField
+    streams: Streams
+
+    def hour_of_day(self, hour: int) -> int: ...
+
+
+# One incident per record: which policyholder, which incident type (index into the population's types),
+# and how many of that type the policyholder had before (0 for the first).
+INCIDENT_DTYPE = np.dtype([("index", np.int64), ("kind", np.int16), ("occurrence", np.int32)])
+KEY_INDEX_BITS = 36     # policyholder index in a claim key (up to 68 billion)
+KEY_OCCURRENCE_BITS = 20
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """The incidents one population had in one hour, in policyholder order (a structured array)."""
+
+    population: str
+    hour: int
+    records: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.records.size)
+
+
+def lognormal(median: float, sigma: float, u: float) -> float:
+    """The u-quantile of a lognormal with this median and log-standard deviation."""
+    return median * math.exp(sigma * float(special.ndtri(u)))
+
+
+# Where each incident type's interval of the hourly uniform starts: multiples of the golden ratio mod 1,
+# as far apart as possible (types 0..3 start at 0, 0.618, 0.236, 0.854).
+TYPE_OFFSETS = tuple((k * 0.6180339887498949) % 1.0 for k in range(8))
+
+
+def in_interval(u: np.ndarray, start: float, width: np.ndarray | float) -> np.ndarray | None:
+    """Whether each u lies in [start, start + width) taken mod 1 (None when the width is 0 everywhere)."""
+    w = np.minimum(width, 1.0)
+    if np.ndim(w) == 0:
+        if w <= 0:
+            return None
+        if w >= 1:
+            return np.ones(u.shape, dtype=bool)
+    end = start + w
+    return np.where(end <= 1.0, (u >= start) & (u < end), (u >= start) | (u < end - 1.0))
+
+
+class PolicyHolder(mesa.Agent):
+    """One insured policyholder as a Mesa agent: its attributes live in its population's columns."""
+
+    def __init__(self, model: mesa.Model, population: Population, index: int) -> None:
+        super().__init__(model)
+        self.unique_id = population.agent_id(index)  # stable whatever order agents are made in
+        self.population = population
+        self.index = index
+
+    @property
+    def region(self) -> str:
+        return self.population.scenario.regions[int(self.population.region[self.index])].id
+
+
+class Population:
+    """All policyholders of one kind: attribute columns, at-risk flags and the vectorised hazard step.
+
+    By default each policyholder can have each incident type at most once in a run (a crashed car is
+    off the road, a collapsed greenhouse cannot collapse again; assumption); the type's `recovery_h`
+    puts it back at risk that many hours after the incident.
+    """
+
+    name: ClassVar[str] = ""
+    agent_class: ClassVar[type[PolicyHolder]] = PolicyHolder
+
+    def __init__(self, world: World, scenario: Scenario, first_id: int = 1) -> None:
+        self.world = world
+        self.scenario = scenario
+        info = POPULATION[self.name]
+        self.code = info.code
+        self.singular = info.singular
+        self.incident_types = info.incident_types
+        self.first_id = first_id
+        counts = [getattr(r.portfolio, self.name).count for r in scenario.regions]
+        self.n = int(sum(counts))
+        self.region = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        edges = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        self.slices = [(int(edges[r]), int(edges[r + 1])) for r in range(len(counts))]
+        rng = world.streams.generator(f"portfolio.{self.name}")
+        self.build(rng, counts)
+        self.at_risk = np.ones((len(self.incident_types), self.n), dtype=bool)
+        self.occurrences: dict[tuple[int, int], int] = {}
+        self._recovering: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # hour -> (kinds, indices)
+        self.incident_rng = world.streams.generator(f"incidents.{self.name}")
+        self.rate_windows: list[tuple[int, int, float]] = []  # reporting surges: (from, to, factor)
+        self._agents: dict[int, PolicyHolder] = {}
+
+    # ------------------------------------------------------------------ identity
+
+    def agent_id(self, index: int) -> int:
+        """The policyholder's id, unique in the model (populations take consecutive ranges from 1)."""
+        return self.first_id + int(index)
+
+    def agent(self, index: int) -> PolicyHolder:
+        """The policyholder as a Mesa agent (made on first request, registered with the model)."""
+        index = int(index)
+        if not 0 <= index < self.n:
+            raise IndexError(f"{self.name} has {self.n} policyholders, not {index + 1}")
+        agent = self._agents.get(index)
+        if agent is None:
+            agent = self._agents[index] = self.agent_class(self.world, self, index)  # type: ignore[arg-type]
+        return agent
+
+    def claim_key(self, index: int, kind: int, occurrence: int) -> int:
+        """The key of an incident's claim: who, what and which time, never the plan (common random numbers)."""
+        return (self.code << 60) | (int(index) << 24) | (int(kind) << 20) | int(occurrence)
+
+    # ------------------------------------------------------------------ to override
+
+    def build(self, rng: np.random.Generator, counts: list[int]) -> None:  # pragma: no cover - abstract
+        """Draw the attribute columns of every policyholder, region by region."""
+        raise NotImplementedError
+
+    def bound(self, hour: int) -> np.ndarray:  # pragma: no cover - abstract
+        """Per incident type and region, an upper bound of any policyholder's probability this hour."""
+        raise NotImplementedError
+
+    def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:  # pragma: no cover
+        """Probability of each incident type this hour for policyholders `idx` (None: zero for all)."""
+        raise NotImplementedError
+
+    def loss(self, i: int, kind: str, hour: int, u: float) -> float:  # pragma: no cover - abstract
+        """The loss of policyholder i's incident of type `kind` in `hour`, from its keyed uniform u."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ changes during a run
+
+    def rate_factor_from(self, start: int, end: int, factor: float) -> None:
+        """Scale every incident rate of this kind by `factor` over hours [start, end) (a reporting surge)."""
+        self.rate_windows.append((start, end, factor))
+
+    def rate_factor(self, hour: int) -> float:
+        f = 1.0
+        for start, end, factor in self.rate_windows:
+            if start <= hour < end:
+                f *= factor
+        return f
+
+    def replan(self, scenario: Scenario) -> None:
+        """A decision changed the plan from now: measures and behaviour follow the new scenario."""
+        self.scenario = scenario
+
+    # ------------------------------------------------------------------ helpers for build()
+
+    def per_region(self, values: list, rng: np.random.Generator, counts: list[int]) -> np.ndarray:
+        """Draw one attribute region by region from each region's distribution."""
+        return np.concatenate([d.sample(rng, c) for d, c in zip(values, counts, strict=True)]) \
+            if self.n else np.zeros(0)
+
+    def region_max(self, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+        """Per-region maximum of a per-policyholder column (`empty` for a region with none)."""
+        return np.array([values[a:b].max() if b > a else empty for a, b in self.slices])
+
+    def region_min(self, values: np.ndarray, empty: float = np.inf) -> np.ndarray:
+        return np.array([values[a:b].min() if b > a else empty for a, b in self.slices])
+
+    # ------------------------------------------------------------------ the hourly step
+
+    def step(self, hour: int) -> Incidents:
+        """Draw this hour's incidents, in policyholder order.
+
+        One uniform u per policyholder per hour. Incident type k happens when u falls in its own
+        interval [o_k, o_k + p_k) (mod 1), with fixed offsets o_k = k x 0.618... spread over [0, 1): the
+        intervals of small probabilities never overlap, so the types compete exactly, and a plan that
+        changes one type's rate (SMS warnings cut crashes) leaves every other type's incidents identical.
+        Where intervals do overlap (a roof failing with certainty), the lower type wins.
+        Only policyholders whose uniform falls in their region's bounding intervals can have an
+        incident; exact probabilities are computed for those few alone (the same result as for all).
+        """
+        empty = Incidents(self.name, hour, np.zeros(0, dtype=INCIDENT_DTYPE))
+        if self.n == 0:
+            return empty
+        for kinds, idx in self._recovering.pop(hour, []):
+            self.at_risk[kinds, idx] = True
+        u = self.incident_rng.random(self.n)
+        factor = self.rate_factor(hour)
+        bounds = self.bound(hour)  # (incident types, regions)
+        if factor != 1.0:
+            bounds = bounds * factor
+        parts = []
+        for r, (a, b) in enumerate(self.slices):
+            ur, hit = u[a:b], None
+            for k in range(bounds.shape[0]):
+                m = in_interval(ur, TYPE_OFFSETS[k], bounds[k, r])
+                if m is not None:
+                    hit = m if hit is None else (hit | m)
+            if hit is not None:
+                parts.append(np.flatnonzero(hit) + a)
+        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if idx.size == 0:
+            return empty
+        uc = u[idx]
+        hit_type = np.full(idx.size, -1, dtype=np.int16)
+        for k, p in enumerate(self.probabilities(hour, idx)):
+            if p is None:
+                continue
+            if factor != 1.0:
+                p = np.minimum(p * factor, 1.0)
+            inside = in_interval(uc, TYPE_OFFSETS[k], p * self.at_risk[k, idx])
+            if inside is not None:
+                hit_type[(hit_type < 0) & inside] = k
+        hit = hit_type >= 0
+        idx, kinds = idx[hit], hit_type[hit]
+        self.at_risk[kinds, idx] = False
+        recovery = self.params.recovery_h  # type: ignore[attr-defined]
+        if recovery is not None and idx.size:
+            back = hour + 1 + math.ceil(recovery)
+            self._recovering.setdefault(back, []).append((kinds, idx))
+        records = np.zeros(idx.size, dtype=INCIDENT_DTYPE)
+        records["index"] = idx
+        records["kind"] = kinds
+        if recovery is not None:  # a policyholder back at risk may have the same incident again
+            for j, (i, k) in enumerate(zip(idx.tolist(), kinds.tolist(), strict=True)):
+                n = self.occurrences.get((k, i), 0)
+                self.occurrences[(k, i)] = n + 1
+                records["occurrence"][j] = n
+        return Incidents(self.name, hour, records)
+
+    def expected_incidents(self, hour: int) -> float:
+        """Expected number of incidents this hour given who is at risk now (for validation)."""
+        if self.n == 0:
+            return 0.0
+        idx = np.arange(self.n)
+        total = np.zeros(self.n)
+        for k, p in enumerate(self.probabilities(hour, idx)):
+            if p is not None:
+                total += p * self.at_risk[k]
+        return float(np.minimum(total, 1.0).sum())
