@@ -1,0 +1,75 @@
+"""`claimsim tabletop`: serve the tabletop-exercise page, or replay an exercise log into its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim.cli.app import (
+    FileArg,
+    _fail,
+    _load,
+    app,
+    out_console,
+)
+from sim.errors import InputError
+
+
+@app.command()
+def tabletop(
+    file: FileArg,
+    plan: Annotated[str, typer.Option(help="Plan the exercise starts from.")] = "baseline",
+    seed: Annotated[int | None, typer.Option(min=0, help="Run seed (default: the scenario's).")] = None,
+    injects: Annotated[Path | None, typer.Option(help="YAML file of injects (top-level `injects:`), instead of "
+                                                      "the scenario's own.")] = None,
+    hours: Annotated[int | None, typer.Option(min=1, help="Shorter exercise than the scenario.")] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local web server.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    replay: Annotated[Path | None, typer.Option(help="Replay an exercise log without a browser (with --out).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the replayed exercise's report.")] = None,
+) -> None:
+    """Serve a tabletop-exercise page (step the storm, fire injects, take decisions, fork), or --replay a log."""
+    from sim.exercise import Exercise, read_injects, read_log
+
+    sf = _load(file)
+    try:
+        sf.resolve(plan)
+        if replay is not None:
+            if out is None:
+                raise InputError("--replay writes a report: give --out DIR", key_path="--out")
+            log, logged = read_log(replay, scenario=file)
+            ex = Exercise.replay(log, sf)
+        else:
+            listed = read_injects(injects, sf) if injects is not None else None
+            Exercise(sf, plan, seed, listed, hours)  # any problem shows now, before the server starts
+    except InputError as err:
+        _fail(err)
+    if replay is not None:
+        from sim.aar import figure_rows, write_report
+
+        assert out is not None
+        folder = write_report(ex, out)
+        table = Table(title=f"{sf.name}: exercise replayed to hour {ex.hour} (plan {log.plan}, seed {log.seed})")
+        for col in ("figure", "exercise", "no decisions"):
+            table.add_column(col)
+        from sim.aar import _fmt
+
+        for r in figure_rows(ex, ex.counterfactual()):
+            table.add_row(r["figure"], _fmt(r["exercise"], r["unit"]), _fmt(r["no_decisions"], r["unit"]))
+        out_console.print(table)
+        out_console.print(f"report: {folder}", highlight=False, soft_wrap=True)
+        return
+    try:
+        from sim.tabletop.server import serve
+    except ImportError:
+        _fail(InputError("the tabletop page needs the optional extra: pip install -e '.[tabletop]'"))
+    try:
+        serve(file, plan, seed, injects, port, host=host, hours=hours)
+    except InputError as err:
+        _fail(err)
+
+
