@@ -27,14 +27,18 @@ def tabletop(
                                                       "the scenario's own.")] = None,
     hours: Annotated[int | None, typer.Option(min=1, help="Shorter exercise than the scenario.")] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the local web server.")] = 8765,
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: the "
+                                           "room too, with a token printed at start).")] = "127.0.0.1",
     replay: Annotated[Path | None, typer.Option(help="Replay an exercise log without a browser (with --out).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the replayed exercise's report.")] = None,
 ) -> None:
     """Serve a tabletop-exercise page (step the storm, fire injects, take decisions, fork), or --replay a log."""
     from sim.exercise import Exercise, read_injects, read_log
+    from sim.tabletop.config import missing_extra_error
 
+    if replay is None and (missing := missing_extra_error()) is not None:  # the replay needs only the core
+        _fail(missing)
     sf = _load(file)
     try:
         sf.resolve(plan)
@@ -63,10 +67,8 @@ def tabletop(
         out_console.print(table)
         out_console.print(f"report: {folder}", highlight=False, soft_wrap=True)
         return
-    try:
-        from sim.tabletop.server import serve
-    except ImportError:
-        _fail(InputError("the tabletop page needs the optional extra: pip install -e '.[tabletop]'"))
+    from sim.tabletop.server import serve
+
     try:
         serve(file, plan, seed, injects, port, host=host, hours=hours)
     except InputError as err:

@@ -2,7 +2,7 @@
 
 The facilitator steps the clock, fires injects, takes decisions, forks the exercise to try another decision
 and downloads the after-action report. The page only calls the exercise API; the configuration comes from
-the environment the server sets (see `sim.tabletop.server`).
+the environment the server sets (see `sim.tabletop.config`).
 
 State lives inside the component tree (`use_memo`/`use_reactive`), so every browser tab has its own exercise.
 The exercise is a plain object: a per-tab lock guards it (the Play thread and the buttons both step it) and a
@@ -28,7 +28,7 @@ from sim.errors import InputError
 from sim.exercise import Exercise, FeedItem, read_injects
 from sim.scenario import ScenarioFile, load_scenario
 from sim.scenario.events import CallOut, Decision, Inject, MoveStaff
-from sim.tabletop.server import ENV_HOURS, ENV_INJECTS, ENV_PLAN, ENV_SCENARIO, ENV_SEED
+from sim.tabletop.config import ENV_HOURS, ENV_INJECTS, ENV_PLAN, ENV_SCENARIO, ENV_SEED
 
 STAGES = ("reporting", "rescue", "survey", "assessment", "approval", "documents", "payment")
 AGENT_TYPES = ("driver", "farmer", "firm")
