@@ -10,7 +10,6 @@ plans and figures of a scenario.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -242,31 +241,6 @@ def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, tar
 
 
 # ---------------------------------------------------------------------------- output
-
-
-def write_comparison(comp: Comparison, out: Path) -> None:
-    """Tables, plots and report.md of one scenario's comparison (run folders are already under out/runs)."""
-    from sim.report_compare import plots, report
-
-    out.mkdir(parents=True, exist_ok=True)
-    table = comp.table()
-    diffs = comp.differences()
-    reps = [{"plan": r["plan"], "seed": r["seed"], **r["figures"]} for pr in comp.plans.values() for r in pr.reps]
-    _write_csv(out / "replications.csv", reps)
-    flat = []
-    for row in table:
-        for key in FIGURES:
-            v = row[key]
-            flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
-    _write_csv(out / "table.csv", flat)
-    _write_csv(out / "differences.csv", diffs)
-    plots(comp, out)
-    (out / "report.md").write_text(report(comp, table, diffs))
-    (out / "summary.json").write_text(json.dumps({  # last: the mark of a complete comparison
-        "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
-        "runs": sum(len(pr.reps) for pr in comp.plans.values()),
-        "reused": sum(bool(r.get("reused")) for pr in comp.plans.values() for r in pr.reps),
-        "table": table, "differences": diffs, "crn": comp.crn}, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(x: Any) -> Any:

@@ -286,6 +286,34 @@ def _drain(pool: cf.Executor, bundles: list[list[int]], specs: list[RunSpec],
     status.running = 0
 
 
+def map_tasks(fn: Callable[[Any], Any], items: list[Any], *, workers: int = 1, executor: cf.Executor | None = None,
+              progress: Callable[[int, int], None] | None = None, order: list[int] | None = None) -> list[Any]:
+    """`fn` (a module-level function) over picklable `items` on the engine's executors; results in item order.
+
+    For work that is not a run of a scenario (validation's measurements): the same process pool (or a Dask
+    client's executor) as `execute`, without run folders. `order` submits the items in another order (longest
+    first keeps every worker busy to the end). An exception in any item is raised here.
+    """
+    results: list[Any] = [None] * len(items)
+    sequence = order if order is not None else list(range(len(items)))
+    done = 0
+    if executor is None and workers <= 1:
+        for i in sequence:
+            results[i] = fn(items[i])
+            done += 1
+            if progress:
+                progress(done, len(items))
+        return results
+    with _pool(executor, workers) as pool:
+        futures = {pool.submit(fn, items[i]): i for i in sequence}
+        for fut in cf.as_completed(futures):
+            results[futures[fut]] = fut.result()
+            done += 1
+            if progress:
+                progress(done, len(items))
+    return results
+
+
 # ---------------------------------------------------------------------------- executors
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import matplotlib
 
@@ -14,7 +14,16 @@ import numpy as np  # noqa: E402
 from sim.vocab import STAGES  # noqa: E402
 
 if TYPE_CHECKING:
-    from sim.runner import RunResult
+    import pandas as pd
+
+
+class RunResult(Protocol):
+    """What the plots and the report read of a run (sim.runner.RunResult is one)."""
+
+    claims: pd.DataFrame
+    series: pd.DataFrame
+    summary: dict[str, Any]
+    model: Any
 
 PLOTS = {
     "storm": "storm_and_incidents.png",

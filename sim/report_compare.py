@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim.compare import FIGURES, PERCENTILES, pareto_front  # noqa: E402
+from sim.compare import FIGURES, PERCENTILES, _json_default, _write_csv, pareto_front  # noqa: E402
 from sim.report import latency_cdf  # noqa: E402
 
 if TYPE_CHECKING:
@@ -140,3 +141,26 @@ def matrix_report(rob: dict[str, Any]) -> str:
               "minimax regret protect against the scenario that hurts most, the target share counts scenarios "
               "where the service promise holds.", ""]
     return "\n".join(lines)
+
+
+def write_comparison(comp: Comparison, out: Path) -> None:
+    """Tables, plots and report.md of one scenario's comparison (run folders are already under out/runs)."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = comp.table()
+    diffs = comp.differences()
+    reps = [{"plan": r["plan"], "seed": r["seed"], **r["figures"]} for pr in comp.plans.values() for r in pr.reps]
+    _write_csv(out / "replications.csv", reps)
+    flat = []
+    for row in table:
+        for key in FIGURES:
+            v = row[key]
+            flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
+    _write_csv(out / "table.csv", flat)
+    _write_csv(out / "differences.csv", diffs)
+    plots(comp, out)
+    (out / "report.md").write_text(report(comp, table, diffs))
+    (out / "summary.json").write_text(json.dumps({  # last: the mark of a complete comparison
+        "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
+        "runs": sum(len(pr.reps) for pr in comp.plans.values()),
+        "reused": sum(bool(r.get("reused")) for pr in comp.plans.values() for r in pr.reps),
+        "table": table, "differences": diffs, "crn": comp.crn}, indent=2, default=_json_default) + "\n")

@@ -59,7 +59,7 @@ def compare(
 ) -> None:
     """Compare plans over replications with common random numbers; write results/compare/<scenario>/."""
     from sim import compare as cmp
-    from sim.report_compare import matrix_report
+    from sim.report_compare import matrix_report, write_comparison
 
     if key not in cmp.FIGURES:
         _fail(InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key"))
@@ -104,7 +104,7 @@ def compare(
                     err_console.print(f"{len(failed.failures)} run(s) failed; the others are kept in {final}/runs "
                                       "and a re-run resumes from them", highlight=False, soft_wrap=True)
                     raise typer.Exit(code=1) from None
-            cmp.write_comparison(comp, final)
+            write_comparison(comp, final)
             comparisons.append(comp)
             _print_comparison(comp, final)
     if len(comparisons) > 1:

@@ -63,8 +63,8 @@ def validate(
     for col in ("case", "configuration", "measure", "theory", "simulated (95% CI)", "result"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r.case, r.name, r.measure, validation._fmt(r.theory),
-                      f"{validation._fmt(r.mean)} [{validation._fmt(r.low)}, {validation._fmt(r.high)}]",
+        table.add_row(r.case, r.name, r.measure, validation.fmt_value(r.theory),
+                      f"{validation.fmt_value(r.mean)} [{validation.fmt_value(r.low)}, {validation.fmt_value(r.high)}]",
                       "[green]pass[/]" if r.passed else "[red]FAIL[/]")
     out_console.print(table)
     failed = sum(not r.passed for r in rows)

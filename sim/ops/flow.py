@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 from scipy import special
@@ -15,8 +15,28 @@ from sim.ops.queues import Job
 from sim.vocab import ROLE_STAGE, TRACK_CODES
 
 if TYPE_CHECKING:
-    from sim.ops.operation import Operation
+    from sim.hazard import HazardField
+    from sim.ops.log import EventLog
+    from sim.ops.queues import WorkQueue
     from sim.ops.staff import StaffMember
+    from sim.scenario import Scenario
+    from sim.scenario.operations import Operations
+
+
+class Desk(Protocol):
+    """What a claim's story needs of the operation (sim.ops.operation.Operation is one)."""
+
+    env: simpy.Environment
+    log: EventLog
+    scenario: Scenario
+    ops: Operations
+    hazard: HazardField
+
+    def queue(self, role: str, region: int) -> WorkQueue: ...
+
+    def has_capacity(self, role: str, region: int) -> bool: ...
+
+    def travel_factor(self, region: int, hour: int) -> float: ...
 
 ROAD_WINDING = 1.3   # road distance over straight-line distance (assumption)
 MIN_SPEED_KMH = 5.0
@@ -25,14 +45,15 @@ MIN_SPEED_KMH = 5.0
 class ClaimStory:
     """Reads the operation's configuration and walks each claim through it."""
 
-    def __init__(self, op: Operation) -> None:
+    def __init__(self, op: Desk) -> None:
         self.op = op
         self.env = op.env
         self.log = op.log
         self.regions = op.scenario.regions
 
     @property
-    def ops(self):  # noqa: ANN201 - the operation's settings now (a tabletop decision may replace them)
+    def ops(self) -> Any:
+        """The operation's settings now (a tabletop decision may replace them)."""
         return self.op.ops
 
     # ------------------------------------------------------------------ the story

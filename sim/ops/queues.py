@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -12,7 +12,6 @@ from sim.ops.log import Ev
 
 if TYPE_CHECKING:
     from sim.ops.claim import Claim
-    from sim.ops.staff import StaffMember
 
 
 class Job:
@@ -22,7 +21,7 @@ class Job:
                  "staff_id")
 
     def __init__(self, env: simpy.Environment, claim: Claim, start_code: Ev, end_code: Ev,
-                 duration: Callable[[StaffMember], float], value: float = float("nan")) -> None:
+                 duration: Callable[[Any], float], value: float = float("nan")) -> None:
         self.claim = claim
         self.start_code = start_code
         self.end_code = end_code

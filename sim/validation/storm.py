@@ -1,0 +1,266 @@
+"""Validation on storms: ample staff against the infinite-server mean, Little's law on every stage, the
+Yinchuan first-snow figure, and latency monotone in every role's staff under common random numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from sim import metrics
+from sim.metrics import restricted_latency
+from sim.model import ClaimsModel
+from sim.ops.log import Ev
+from sim.scenario import load_scenario
+from sim.stats import mean_ci
+from sim.validation.common import NORTH_CHINA, PASS_LEVEL, YINCHUAN, Job, Row, replications
+from sim.vocab import ROLES
+
+# ---------------------------------------------------------------------------- storm runs
+
+
+def _delay_quantiles(dist: Any, n: int = 2000) -> np.ndarray:
+    return np.asarray(dist.ppf((np.arange(n) + 0.5) / n), dtype=float)
+
+
+def measure_infinite_server(seed: int, hours: int, staff: int) -> dict[str, Any]:
+    """The North China storm with ample phone staff: calls on the line against E[N(t)] for its own arrivals."""
+    sf = load_scenario(NORTH_CHINA)
+    scenario = sf.variant({
+        "duration_h": hours,
+        "operations": {"rosters": {"always": {"shifts": [{"start": 0, "end": 24}]}},
+                       "staff": {"phone": {"headcount": staff, "roster": "always", "leave_share": 0.0}},
+                       "phone": {"patience_min": None}},
+    })
+    model = ClaimsModel(scenario, seed=seed)
+    expected: dict[str, list[float]] = {name: [] for name in model.populations}
+    for h in range(hours):
+        for name, pop in model.populations.items():
+            expected[name].append(pop.expected_incidents(h))
+        model.step()
+    # Theory: incidents uniform within each hour at the expected rate, through each type's reporting delay
+    # and phone share, then in service for the handling time: E[N(t)] = int lambda(s) P(H > t - s) ds.
+    dt = 1.0 / 60.0
+    grid = np.arange(0.0, hours, dt) + dt / 2
+    call_rate = np.zeros(grid.size)
+    for name, rates in expected.items():
+        reporting = getattr(scenario.behaviour, name)
+        share = reporting.channels.get("phone", 0.0)
+        if share == 0 or not any(rates):
+            continue
+        if reporting.report_after_storm:
+            raise ValueError("the infinite-server case needs reports that follow incidents directly")
+        inc = np.asarray(rates)
+        delays = _delay_quantiles(reporting.report_delay_h)
+        # lambda_report(t) = E_d[lambda_inc(t - d)], with lambda_inc piecewise constant per hour
+        for d in np.array_split(delays, 20):
+            src = np.floor(grid[:, None] - d[None, :]).astype(int)
+            ok = src >= 0
+            call_rate += share * np.where(ok, inc[np.clip(src, 0, hours - 1)], 0.0).mean(axis=1) * d.size / delays.size
+    handling = np.sort(_delay_quantiles(scenario.operations.phone.handling_min) / 60.0)
+    t_eval = np.arange(1, hours + 1, dtype=float)
+    # P(H > lag) at lags (k + 1/2) dt; with s_j = (j + 1/2) dt and t = M dt, t - s_j = (M - 1 - j + 1/2) dt,
+    # so E[N(t)] is a discrete convolution of the call rate with the handling survival.
+    lags = (np.arange(grid.size) + 0.5) * dt
+    survival = 1.0 - np.searchsorted(handling, lags, side="right") / handling.size
+    conv = np.convolve(call_rate, survival)[: grid.size] * dt
+    per_hour = int(round(1 / dt))
+    theory_n = [float(conv[int(t) * per_hour - 1]) for t in t_eval]
+    ev = model.record().events
+    n = len(model.claims)
+    ans = ev["code"] == int(Ev.CALL_ANSWERED)
+    end = ev["code"] == int(Ev.CALL_ENDED)
+    placed = ev["code"] == int(Ev.CALL_PLACED)
+    abandoned = ev["code"] == int(Ev.CALL_ABANDONED)
+    # calls on the line (waiting or in service) at each hour end, from the log
+    on_line = (np.searchsorted(np.sort(ev["t_h"][placed]), t_eval, side="right")
+               - np.searchsorted(np.sort(ev["t_h"][end | abandoned]), t_eval, side="right"))
+    waiting = (np.searchsorted(np.sort(ev["t_h"][placed]), t_eval, side="right")
+               - np.searchsorted(np.sort(ev["t_h"][ans | abandoned]), t_eval, side="right"))
+    return {"theory": theory_n, "sim": on_line.astype(float).tolist(), "waiting": int(waiting.max()),
+            "claims": n}
+
+
+def measure_first_snow(seed: int, hours: int) -> dict[str, float]:
+    """Reports in the first hour of snow and the pre-snow hourly mean, for one seed of the Yinchuan storm."""
+    sf = load_scenario(YINCHUAN)
+    model = ClaimsModel(sf.resolve(), seed=seed, hours=hours)
+    model.run()
+    snow_hours = np.flatnonzero(model.hazard.snowfall_cm_h.max(axis=0) > 0.1)
+    first = int(snow_hours[0])
+    reported = np.array([c for c in metrics.claims_table(model.record())["reported_h"] if not math.isnan(c)])
+    per_hour = np.bincount(np.floor(reported).astype(int), minlength=hours)[:hours]
+    return {"first_hour": first, "first": float(per_hour[first]), "pre": float(per_hour[:first].mean())}
+
+
+def measure_staffing(role: str, factor: float, seed: int, hours: int) -> dict[str, float]:
+    """Yinchuan baseline with one role's headcount scaled (rounded; at least one change of one person)."""
+    sf = load_scenario(YINCHUAN)
+    base = sf.resolve()
+    hc = base.operations.staff[role].headcount
+
+    def scaled(x: int) -> int:
+        if factor == 1.0:
+            return x
+        y = int(round(x * factor))
+        return max(y, x + 1) if factor > 1 else max(min(y, x - 1), 0)
+
+    new = {k: scaled(v) for k, v in hc.items()} if isinstance(hc, dict) else scaled(hc)
+    scenario = sf.variant({"operations": {"staff": {role: {"headcount": new}}}})
+    model = ClaimsModel(scenario, seed=seed, hours=hours)
+    model.run()
+    claims = metrics.claims_table(model.record())
+    return {"latency": restricted_latency(claims, float(model.hour)), "claims": float(len(claims))}
+
+
+def little(seed: int) -> dict[str, Any]:
+    """Little's law on every stage of the North China storm, from its event log."""
+    from sim.runner import simulate
+
+    res = simulate(load_scenario(NORTH_CHINA), "baseline", seed)
+    rec = res.model.record()
+    ev, c = rec.events, res.claims
+    n, horizon = len(c), float(res.model.hour)
+    stages: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "reporting": (c["reported_h"].to_numpy(), np.fmin(c["registered_h"].to_numpy(), c["gave_up_h"].to_numpy())),
+        "documents": (metrics._first(ev, n, Ev.AWAITING_DOCUMENTS),
+                      np.fmin(c["documents_complete_h"].to_numpy(), c["withdrawn_h"].to_numpy())),
+        "payment": (c["documents_complete_h"].to_numpy(), c["paid_h"].to_numpy()),
+    }
+    for stage, end in {1: Ev.TOW_END, 2: Ev.SURVEY_END, 3: Ev.ASSESSMENT_END, 4: Ev.APPROVAL_END}.items():
+        name = ("reporting", "rescue", "survey", "assessment", "approval")[stage]
+        stages[name] = (metrics._first(ev, n, Ev.QUEUED, stage), metrics._first(ev, n, end))
+    out = {}
+    for name, (entry, leave) in stages.items():
+        ok = ~np.isnan(entry)
+        stay = np.where(np.isnan(leave[ok]), horizon, np.minimum(leave[ok], horizon)) - entry[ok]
+        lam = ok.sum() / horizon
+        series = res.series[f"backlog_{name}"].to_numpy(dtype=float)
+        # exact mean occupancy of each hour from the log: F(t) = integral of N over [0, t]
+        grid = np.arange(series.size + 1, dtype=float)
+        e = entry[ok]
+        integral = np.array([np.clip(t - e, 0.0, stay).sum() for t in grid])
+        hourly_exact = np.diff(integral)
+        d = series - hourly_exact                      # hour-end sample minus the hour's true mean
+        batches = d[: d.size // 24 * 24].reshape(-1, 24).mean(axis=1)  # daily batch means
+        out[name] = {"L_series": float(series.mean()), "lam": float(lam), "batches": batches.tolist(),
+                     "W": float(stay.mean()) if stay.size else 0.0, "entries": int(ok.sum())}
+    return out
+
+
+INF_HOURS = 72
+INF_REPORT_HOURS = (12, 24, 30, 32, 36, 40, 44, 48, 60, 72)
+
+
+def infinite_jobs(full: bool) -> list[Job]:
+    return [Job("4", "north-china", "measure_infinite_server", {"seed": 3000 + r, "hours": INF_HOURS, "staff": 400})
+            for r in range(replications(full, 6, 30))]
+
+
+def infinite_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> list[Row]:
+    """With Poisson calls and no waiting, N(t) is Poisson with mean E[N(t)]: an exact test per hour."""
+    reps = results["north-china"]
+    rows = []
+    for h in INF_REPORT_HOURS:
+        total = int(round(sum(r["sim"][h - 1] for r in reps)))
+        expected = float(sum(r["theory"][h - 1] for r in reps))
+        p_value = min(1.0, 2 * min(stats.poisson.cdf(total, expected), stats.poisson.sf(total - 1, expected)))
+        lo = stats.chi2.ppf(0.025, 2 * total) / 2 if total else 0.0
+        hi = stats.chi2.ppf(0.975, 2 * total + 2) / 2
+        rows.append(Row("4 storm, ample staff (M_t/G/inf)", f"North China, end of hour {h}",
+                        "calls on the line E[N(t)]", expected / len(reps), total / len(reps), lo / len(reps),
+                        hi / len(reps), len(reps), p_value >= 1 - PASS_LEVEL,
+                        "exact Poisson test of the count over replications, p >= 0.001"))
+    waiting = max(r["waiting"] for r in reps)
+    rows.append(Row("4 storm, ample staff (M_t/G/inf)", f"North China, all {INF_HOURS} hours",
+                    "most calls ever waiting", 0.0, float(waiting), float(waiting), float(waiting), len(reps),
+                    waiting == 0, "ample staff: no call ever waits"))
+    return rows
+
+
+def little_jobs(full: bool) -> list[Job]:
+    return [Job("5", "north-china", "little", {"seed": 11})]
+
+
+def little_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> list[Row]:
+    """L is read from the hourly backlog series (sampled at hour ends), lambda W from each claim's entry and
+    exit in the log. Their difference is the error of sampling at hour ends; its interval comes from daily
+    batch means of (sample - the hour's exact mean occupancy)."""
+    rows = []
+    for stage, v in results["north-china"][0].items():
+        lw = v["lam"] * v["W"]
+        m, lo, hi = mean_ci(v["batches"])
+        _, plo, phi = mean_ci(v["batches"], PASS_LEVEL)
+        rows.append(Row("5 Little's law L = lambda W", f"North China, stage {stage} ({v['entries']:,} entries)",
+                        "mean claims in stage (theory: lambda W)", lw, v["L_series"], lw + lo, lw + hi,
+                        len(v["batches"]), plo <= 0.0 <= phi,
+                        "hourly series minus lambda W within its 99.9% batch-means CI"))
+    return rows
+
+
+def first_snow_jobs(full: bool) -> list[Job]:
+    return [Job("6", "yinchuan", "measure_first_snow", {"seed": s, "hours": 12})
+            for s in range(replications(full, 12, 60))]
+
+
+def first_snow_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> list[Row]:
+    reps = results["yinchuan"]
+    first = [r["first"] for r in reps]
+    pre = [r["pre"] for r in reps]
+    m, lo, hi = mean_ci(first)
+    # ratio of means with a bootstrap interval over replications
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(reps), (2000, len(reps)))
+    boot = np.asarray(first)[idx].mean(axis=1) / np.maximum(np.asarray(pre)[idx].mean(axis=1), 1e-9)
+    ratio = float(np.mean(first) / max(np.mean(pre), 1e-9))
+    return [
+        Row("6 Yinchuan first snow", f"hour {reps[0]['first_hour']} (first hour of snow), {len(reps)} seeds",
+            "reports in the hour", 10.0, m, lo, hi, len(reps), lo > 10.0, "95% CI above 10 an hour"),
+        Row("6 Yinchuan first snow", f"hour {reps[0]['first_hour']} against hours before the snow",
+            "ratio to the pre-snow hourly rate", 3.0, ratio, float(np.percentile(boot, 2.5)),
+            float(np.percentile(boot, 97.5)), len(reps), float(np.percentile(boot, 2.5)) >= 3.0,
+            "95% bootstrap CI at or above 3"),
+    ]
+
+
+def staffing_jobs(full: bool) -> list[Job]:
+    hours = 336 if full else 168
+    jobs = []
+    for r in range(replications(full, 3, 8)):
+        jobs.append(Job("7", "base", "measure_staffing", {"role": "phone", "factor": 1.0, "seed": 4000 + r,
+                                                          "hours": hours}))
+        for role in ROLES:
+            for factor in (1.5, 0.5):
+                jobs.append(Job("7", f"{role} x{factor}", "measure_staffing",
+                                {"role": role, "factor": factor, "seed": 4000 + r, "hours": hours}))
+    return jobs
+
+
+MONOTONE_MARGIN = 0.005  # changes within 0.5% of the baseline mean latency count as no change
+
+
+def staffing_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> list[Row]:
+    """Paired over seeds (common random numbers). A role's staff feed later queues, so holding claims back
+    upstream can shift a downstream queue by seconds either way; a violation must be significant and larger
+    than 0.5% of the baseline mean latency."""
+    base = results["base"]
+    margin = MONOTONE_MARGIN * float(np.mean([b["latency"] for b in base]))
+    rows = []
+    for config, reps in results.items():
+        if config == "base":
+            continue
+        diffs = [r["latency"] - b["latency"] for r, b in zip(reps, base, strict=True)]
+        m, lo, hi = mean_ci(diffs)
+        _, plo, phi = mean_ci(diffs, PASS_LEVEL)
+        more = "x1.5" in config
+        ok = plo <= margin if more else phi >= -margin
+        rule = (f"adding staff: not significantly above +{margin:.2f} h (0.5% of the mean)" if more
+                else f"removing staff: not significantly below -{margin:.2f} h (0.5% of the mean)")
+        label = config.replace("x1.5", "+50%").replace("x0.5", "-50%")
+        rows.append(Row("7 monotone in staff (CRN)", f"Yinchuan, {label}",
+                        "change in mean settlement latency (h)", 0.0, m, lo, hi, len(reps), ok, rule))
+    return rows
+
+
