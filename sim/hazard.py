@@ -57,6 +57,8 @@ class HazardField:
     temp_c: np.ndarray
     wind_ms: np.ndarray
     rain_mm_h: np.ndarray
+    water_depth_cm: np.ndarray     # given in the scenario (0 where not given)
+    river_depth_cm: np.ndarray
     snow_depth_cm: np.ndarray      # on roads and open ground, at the end of each hour
     roof_snow_cm: np.ndarray
     ice_acc_mm: np.ndarray
@@ -64,6 +66,14 @@ class HazardField:
     first_snow_factor: np.ndarray  # 1 at the onset of the season's first snow, decaying
     roof_load_kn_m2: np.ndarray
     storm_end_h: np.ndarray        # per region: hour after the last storm hour (0 if none)
+    ponding_cm: np.ndarray         # water in low-lying streets: given, or rain above drainage ponding
+    floodplain_cm: np.ndarray      # water on the river floodplain (given as river_depth_cm)
+
+    def dry_from(self, region: int, hour: int, depth_cm: float) -> int:
+        """The first hour from `hour` on when the region's water is at most `depth_cm` (its horizon if never)."""
+        wet = np.maximum(self.ponding_cm[region, hour:], self.floodplain_cm[region, hour:]) > depth_cm
+        dry = np.flatnonzero(~wet)
+        return hour + int(dry[0]) if dry.size else self.hours
 
     @property
     def hours(self) -> int:
@@ -75,17 +85,62 @@ class HazardField:
         return 1.0 - 0.4 * self.road_index[:, h]
 
 
+@dataclass(frozen=True)
+class Terrain:
+    """What turns a region's rain into standing water (sim.scenario.storm.RegionFlood), as arrays per region."""
+
+    drainage_mm_h: np.ndarray
+    ponding_cm_per_mm: np.ndarray
+    recession_cm_h: np.ndarray
+    water_given: np.ndarray        # bool: the scenario gives water_depth_cm (it replaces the derived ponding)
+    first_snow: np.ndarray         # bool: the storm brings the season's first snow
+
+    @classmethod
+    def default(cls, first_snow: np.ndarray) -> Terrain:
+        """The default terrain (sim.scenario.storm.RegionFlood) for regions with these first-snow flags."""
+        from sim.scenario.storm import RegionFlood
+
+        f, n = RegionFlood(), len(first_snow)
+        return cls(np.full(n, f.drainage_mm_h), np.full(n, f.ponding_cm_per_mm), np.full(n, f.recession_cm_h),
+                   np.zeros(n, dtype=bool), np.asarray(first_snow, dtype=bool))
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Terrain:
+        regions = scenario.regions
+        return cls(np.array([r.flood.drainage_mm_h for r in regions]),
+                   np.array([r.flood.ponding_cm_per_mm for r in regions]),
+                   np.array([r.flood.recession_cm_h for r in regions]),
+                   np.array([any(k.water_depth_cm is not None for k in scenario.hazard[r.id].keyframes)
+                             for r in regions]),
+                   np.array([scenario.hazard[r.id].first_snow_of_season for r in regions]))
+
+
 def build_hazard(scenario: Scenario, hours: int | None = None) -> HazardField:
     """Interpolate and integrate every region's storm over the horizon."""
     n = hours if hours is not None else scenario.duration_h
     ids = tuple(scenario.region_ids)
     raw = {v: np.vstack([interpolate(scenario.hazard[r], v, n) for r in ids]) for v in HAZARD_VARIABLES}
-    first = np.array([scenario.hazard[r].first_snow_of_season for r in ids])
-    return derive(ids, raw, first)
+    return derive(ids, raw, Terrain.of(scenario))
 
 
-def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], first_snow: np.ndarray) -> HazardField:
-    """Accumulations and road state from hourly intensities."""
+def ponding(rain: np.ndarray, terrain: Terrain) -> np.ndarray:
+    """Water in low-lying streets (cm), hour by hour: excess rain ponds, then drains at the recession rate."""
+    n_r, n = rain.shape
+    out = np.zeros((n_r, n))
+    d = np.zeros(n_r)
+    for h in range(n):
+        excess = np.maximum(rain[:, h] - terrain.drainage_mm_h, 0.0)
+        d = np.maximum(d + terrain.ponding_cm_per_mm * excess - terrain.recession_cm_h, 0.0)
+        out[:, h] = d
+    return out
+
+
+def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], terrain: Terrain | np.ndarray) -> HazardField:
+    """Accumulations, standing water and road state from hourly intensities (`terrain`: a Terrain, or the
+    regions' first-snow flags for the default terrain)."""
+    if not isinstance(terrain, Terrain):
+        terrain = Terrain.default(np.asarray(terrain))
+    first_snow = terrain.first_snow
     snow, ice, temp = raw["snowfall_cm_h"], raw["ice_mm_h"], raw["temp_c"]
     wind, rain = raw["wind_ms"], raw["rain_mm_h"]
     n_r, n = temp.shape
@@ -118,9 +173,14 @@ def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], first_snow: np.ndar
     roof_load = SNOW_LOAD_KN_M2_PER_CM * roof + ICE_LOAD_KN_M2_PER_MM * ice_acc
     # Cold alone does not keep people in: a cold wave without snow, ice, rain or gale has no "storm" hours.
     active = (snow > STORM_SNOW_CM_H) | (ice > STORM_ICE_MM_H) | (rain > STORM_RAIN_MM_H) | (wind > STORM_WIND_MS)
+    water, river = raw["water_depth_cm"], raw["river_depth_cm"]
+    ponded = np.where(terrain.water_given[:, None], water, ponding(rain, terrain)) if n else np.zeros((n_r, 0))
+    # Standing water slows the roads too: 30 cm stops most cars (wheel hub; CLAIM_LIFE_FACTS 4.1).
+    road_index = np.maximum(road_index, np.minimum(ponded / 30.0, 1.0))
+    active = active | (ponded > 5.0) | (river > 5.0)
     storm_end = np.array([(np.flatnonzero(a)[-1] + 1) if a.any() else 0 for a in active], dtype=float)
-    return HazardField(ids, snow, ice, temp, wind, rain, depth, roof, ice_acc, road_index, fs, roof_load,
-                       storm_end)
+    return HazardField(ids, snow, ice, temp, wind, rain, water, river, depth, roof, ice_acc, road_index, fs, roof_load,
+                       storm_end, ponded, river.copy())
 
 
 def scaled(raw: dict[str, np.ndarray], rows: list[int], variables: list[str], factor: float,
@@ -131,6 +191,6 @@ def scaled(raw: dict[str, np.ndarray], rows: list[int], variables: list[str], fa
         out[var][rows, start:end] *= factor
     for var, plus in add.items():
         out[var][rows, start:end] += plus
-    for var in ("snowfall_cm_h", "ice_mm_h", "wind_ms", "rain_mm_h"):
+    for var in ("snowfall_cm_h", "ice_mm_h", "wind_ms", "rain_mm_h", "water_depth_cm", "river_depth_cm"):
         np.maximum(out[var], 0.0, out=out[var])
     return out

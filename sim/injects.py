@@ -140,6 +140,8 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _check_pool(model: ClaimsModel, role: str, region: str | None, where: str) -> None:
+    if role not in model.spec.operations.staff:
+        raise InputError(f"the scenario does not model {ROLE[role].label} as staff", key_path=f"{where}.role")
     per_region = isinstance(model.spec.operations.staff[role].headcount, dict)
     if per_region and region is None:
         raise InputError(f"{role} has regional pools: name the region", key_path=f"{where}.region")

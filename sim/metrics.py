@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.ops.log import Ev, RunRecord
+from sim.ops.log import CLOSING, JOB_ENDS, JOB_STARTS, SURVEY_REINSPECTION, Ev, RunRecord
+from sim.stages import backlog_by_stage, progress, stage_intervals
 from sim.stats import censored_quantiles
-from sim.vocab import ROLES, SERVICE_LEVEL_S, STAGES, TRACKS
+from sim.vocab import DISPUTE_ROUTES, ROLES, SEGMENT_OF, SERVICE_LEVEL_S, TRACKS
 
 PERCENTILES = (50, 90, 99)
 # The surge is "cleared" once the open backlog is back within 10% of the way from the run's normal level
@@ -38,6 +39,25 @@ def _value_of_first(ev: dict[str, np.ndarray], n: int, code: Ev) -> np.ndarray:
     ids = ev["claim_id"][mask][::-1]           # assign in reverse so the first occurrence wins
     out[ids] = ev["value"][mask][::-1]
     return out
+
+
+def _last(ev: dict[str, np.ndarray], n: int, codes: tuple[Ev, ...]) -> np.ndarray:
+    """Time of each claim's last event of these kinds (NaN where none)."""
+    out = np.full(n, np.nan)
+    mask = np.isin(ev["code"], [int(c) for c in codes]) & (ev["claim_id"] >= 0)
+    np.fmax.at(out, ev["claim_id"][mask], ev["t_h"][mask])
+    return out
+
+
+def _sum(ev: dict[str, np.ndarray], n: int, codes: tuple[Ev, ...]) -> np.ndarray:
+    """Sum of the values of each claim's events of these kinds (amounts paid, supplements)."""
+    mask = np.isin(ev["code"], [int(c) for c in codes]) & (ev["claim_id"] >= 0)
+    return np.bincount(ev["claim_id"][mask], weights=np.nan_to_num(ev["value"][mask]), minlength=n)
+
+
+def _count_value(ev: dict[str, np.ndarray], n: int, code: Ev, value: float) -> np.ndarray:
+    mask = (ev["code"] == int(code)) & (ev["value"] == value) & (ev["claim_id"] >= 0)
+    return np.bincount(ev["claim_id"][mask], minlength=n)
 
 
 def _count(ev: dict[str, np.ndarray], n: int, code: Ev) -> np.ndarray:
@@ -70,9 +90,17 @@ def claims_table(rec: RunRecord) -> pd.DataFrame:
         "closed_no_payment_h": _first(ev, n, Ev.CLOSED_NO_PAYMENT),
         "withdrawn_h": _first(ev, n, Ev.WITHDRAWN),
         "gave_up_h": _first(ev, n, Ev.GAVE_UP),
+        "came_back_h": _first(ev, n, Ev.CAME_BACK),
+        "total_loss_h": _first(ev, n, Ev.TOTAL_LOSS),
+        "repair_start_h": _first(ev, n, Ev.REPAIR_START),
+        "repaired_h": _last(ev, n, (Ev.REPAIR_END,)),
+        "dispute_h": _first(ev, n, Ev.DISPUTE),
+        "reopened_h": _first(ev, n, Ev.REOPENED),
+        "final_closed_h": _last(ev, n, CLOSING),
     }
     t["first_payment_h"] = np.fmin(t["prepayment_h"], t["paid_h"])
     t["settled_h"] = np.fmin(t["paid_h"], t["closed_no_payment_h"])
+    t["closed_h"] = np.fmin.reduce([t["settled_h"], t["withdrawn_h"], t["gave_up_h"]])
     for key, col in t.items():
         df[key] = col
     df["calls"] = _count(ev, n, Ev.CALL_PLACED)
@@ -80,14 +108,24 @@ def claims_table(rec: RunRecord) -> pd.DataFrame:
     track = _value_of_first(ev, n, Ev.TRIAGED)
     df["track"] = [TRACKS[int(x)] if not math.isnan(x) else None for x in track]
     df["prepayment_amount"] = _value_of_first(ev, n, Ev.PREPAYMENT)
-    df["paid_amount"] = np.nansum([_value_of_first(ev, n, Ev.PAYMENT), df["prepayment_amount"].to_numpy()],
-                                  axis=0)
+    df["paid_amount"] = _sum(ev, n, (Ev.PAYMENT, Ev.PARTIAL_PAYMENT, Ev.PREPAYMENT))
+    df["supplements"] = _count(ev, n, Ev.SUPPLEMENT)
+    df["supplement_amount"] = _sum(ev, n, (Ev.SUPPLEMENT,))
+    df["reinspected"] = _count_value(ev, n, Ev.SURVEY_START, SURVEY_REINSPECTION) > 0
+    df["document_chases"] = _count(ev, n, Ev.DOCUMENT_CHASE)
+    route = _value_of_first(ev, n, Ev.DISPUTE)
+    df["dispute_route"] = [DISPUTE_ROUTES[int(x)] if not math.isnan(x) else None for x in route]
+    df["dispute_amount"] = _sum(ev, n, (Ev.DISPUTE_RESOLVED,))
+    df["salvage_amount"] = _sum(ev, n, (Ev.SALVAGE,))
     outcome = np.full(n, "open", dtype=object)
     outcome[np.isnan(t["reported_h"])] = "unreported"
     outcome[~np.isnan(t["gave_up_h"])] = "abandoned"
     outcome[~np.isnan(t["withdrawn_h"])] = "withdrawn"
     outcome[~np.isnan(t["closed_no_payment_h"])] = "closed_without_payment"
     outcome[~np.isnan(t["paid_h"])] = "paid"
+    # a reopened claim is open again until it closes once more
+    reopened = ~np.isnan(t["reopened_h"]) & ~(t["final_closed_h"] > t["reopened_h"])
+    outcome[reopened] = "open"
     df["outcome"] = outcome
     return df
 
@@ -102,39 +140,20 @@ def _summary(x: np.ndarray) -> dict[str, float | int | None]:
 
 
 def backlog_series(claims: pd.DataFrame, ev: dict[str, np.ndarray], hours: int) -> pd.DataFrame:
-    """Claims waiting in each stage at the end of each hour, and all open claims."""
-    grid = np.arange(1, hours + 1, dtype=float)
-    out = {"hour": np.arange(hours)}
+    """Claims waiting in each stage at the end of each hour, all open claims, and hourly flows."""
+    out: dict[str, np.ndarray] = {"hour": np.arange(hours)}
+    out.update(backlog_by_stage(stage_intervals(ev, float(hours)), hours))
     n = len(claims)
-
-    def occupancy(entry: np.ndarray, leave: np.ndarray) -> np.ndarray:
-        entry = entry[~np.isnan(entry)]
-        leave = leave[~np.isnan(leave)]
-        return (np.searchsorted(np.sort(entry), grid, side="right")
-                - np.searchsorted(np.sort(leave), grid, side="right"))
-
     reported = claims["reported_h"].to_numpy()
-    out["backlog_reporting"] = occupancy(reported, np.fmin(claims["registered_h"].to_numpy(),
-                                                           claims["gave_up_h"].to_numpy()))
-    end_codes = {1: Ev.TOW_END, 2: Ev.SURVEY_END, 3: Ev.ASSESSMENT_END, 4: Ev.APPROVAL_END}
-    for stage, end in end_codes.items():
-        out[f"backlog_{STAGES[stage]}"] = occupancy(_first(ev, n, Ev.QUEUED, stage), _first(ev, n, end))
-    out["backlog_documents"] = occupancy(_first(ev, n, Ev.AWAITING_DOCUMENTS),
-                                         np.fmin(claims["documents_complete_h"].to_numpy(),
-                                                 claims["withdrawn_h"].to_numpy()))
-    out["backlog_payment"] = occupancy(claims["documents_complete_h"].to_numpy(), claims["paid_h"].to_numpy())
-    closed = np.fmin.reduce([claims[c].to_numpy() for c in
-                             ("settled_h", "withdrawn_h", "gave_up_h")])
-    out["backlog_open"] = occupancy(reported, closed)
-    out["incidents"] = np.bincount(np.floor(claims["incident_h"].to_numpy()).astype(int).clip(0, hours - 1),
-                                   minlength=hours)[:hours] if n else np.zeros(hours, dtype=int)
-    rep = reported[~np.isnan(reported)]
-    out["reports"] = np.bincount(np.floor(rep).astype(int).clip(0, hours - 1), minlength=hours)[:hours] \
-        if rep.size else np.zeros(hours, dtype=int)
-    settled = claims["settled_h"].to_numpy()
-    settled = settled[~np.isnan(settled)]
-    out["settled"] = np.bincount(np.floor(settled).astype(int).clip(0, hours - 1), minlength=hours)[:hours] \
-        if settled.size else np.zeros(hours, dtype=int)
+
+    def per_hour(times: np.ndarray) -> np.ndarray:
+        times = times[~np.isnan(times)]
+        return np.bincount(np.floor(times).astype(int).clip(0, hours - 1), minlength=hours)[:hours] \
+            if times.size else np.zeros(hours, dtype=int)
+
+    out["incidents"] = per_hour(claims["incident_h"].to_numpy()) if n else np.zeros(hours, dtype=int)
+    out["reports"] = per_hour(reported)
+    out["settled"] = per_hour(claims["settled_h"].to_numpy())
     return pd.DataFrame(out)
 
 
@@ -169,9 +188,8 @@ def staff_figures(rec: RunRecord) -> dict[str, Any]:
     overtime_hours = np.clip(day_hours - std[:, None], 0.0, None).sum(axis=1)
     # Busy time: job start and end events carry the staff id.
     busy = np.zeros(n_staff)
-    start_codes = [int(c) for c in (Ev.CALL_ANSWERED, Ev.TOW_START, Ev.SURVEY_START, Ev.ASSESSMENT_START,
-                                    Ev.APPROVAL_START)]
-    end_codes = [int(c) for c in (Ev.CALL_ENDED, Ev.TOW_END, Ev.SURVEY_END, Ev.ASSESSMENT_END, Ev.APPROVAL_END)]
+    start_codes = [int(c) for c in JOB_STARTS]
+    end_codes = [int(c) for c in JOB_ENDS]
     job_start = np.isin(ev["code"], start_codes) & (sid >= 0)
     job_end = np.isin(ev["code"], end_codes) & (sid >= 0)
     np.add.at(busy, sid[job_end], ev["t_h"][job_end])
@@ -283,6 +301,7 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
     paid = claims["paid_h"].notna()
     within_7d = ((claims["first_payment_h"] - claims["reported_h"]) <= 168).sum()
     return {
+        **claim_life_figures(claims, rec.horizon_h),
         "incidents_total": len(claims),
         "claims_total": n_rep,
         "claims_settled": int(settled.sum()),
@@ -334,3 +353,49 @@ def survey_mean(claims: pd.DataFrame) -> float | None:
     d = (claims["surveyed_h"] - claims["survey_start_h"]).to_numpy(dtype=float)
     d = d[~np.isnan(d)]
     return float(d.mean()) if d.size else None
+
+
+PROGRESS_DAYS = (7, 14, 30, 60, 90)
+
+
+def claim_life_figures(claims: pd.DataFrame, horizon_h: float) -> dict[str, Any]:
+    """How claims lived after the survey: rates of each turn (per claim reported), closing progress by day, and
+    the median time to close by line of business (Kaplan-Meier: claims still open count as censored)."""
+    reported = claims["reported_h"].notna().to_numpy()
+    n = int(reported.sum())
+
+    def share(mask: np.ndarray) -> float | None:
+        return float((mask & reported).sum() / n) if n else None
+
+    closed_paid = claims["outcome"].isin(["paid"]).to_numpy()
+    closed_nothing = claims["outcome"].isin(["closed_without_payment"]).to_numpy()
+    closes = int((closed_paid | closed_nothing).sum())
+    curve = progress(claims, np.array(PROGRESS_DAYS, dtype=float))
+    every = curve[curve["segment"] == "all"]
+    start = claims["reported_h"].to_numpy()
+    close = claims["settled_h"].to_numpy()
+    by_segment: dict[str, float | None] = {}
+    segment = claims["agent_type"].map(SEGMENT_OF).to_numpy()
+    for seg in dict.fromkeys(SEGMENT_OF.values()):
+        m = reported & (segment == seg) & ~claims["outcome"].isin(["withdrawn", "abandoned"]).to_numpy()
+        if not m.any():
+            by_segment[seg] = None
+            continue
+        observed = ~np.isnan(close[m])
+        duration = np.where(observed, close[m], horizon_h) - start[m]
+        by_segment[seg] = censored_quantiles(duration, observed, (50,))["p50"]
+    return {
+        "claim_life": {
+            "reopened_share": share(claims["reopened_h"].notna().to_numpy()),
+            "supplement_share": share((claims["supplements"] > 0).to_numpy()),
+            "reinspection_share": share(claims["reinspected"].to_numpy()),
+            "dispute_share": share(claims["dispute_route"].notna().to_numpy()),
+            "total_loss_share": share(claims["total_loss_h"].notna().to_numpy()),
+            "document_chase_share": share((claims["document_chases"] > 0).to_numpy()),
+            "closed_without_payment_share": float(closed_nothing.sum() / closes) if closes else None,
+            "came_back_share": share(claims["came_back_h"].notna().to_numpy()),
+        },
+        "closed_share": {f"d{int(r.day)}": (None if np.isnan(r.closed_share) else float(r.closed_share))
+                         for r in every.itertuples()},
+        "time_to_close_p50_hours": by_segment,
+    }

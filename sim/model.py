@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.hazard import HazardField, build_hazard, derive, scaled
+from sim.hazard import HazardField, Terrain, build_hazard, derive, scaled
 from sim.ops.claim import N_SLOTS, Claim, Slot
 from sim.ops.log import Ev, EventLog, RunRecord, ordered_events
 from sim.ops.operation import Operation
@@ -110,8 +110,7 @@ class ClaimsModel(mesa.Model):
         rows = list(range(len(hz.region_ids))) if region is None else [hz.region_ids.index(region)]
         raw = scaled({v: getattr(hz, v) for v in HAZARD_VARIABLES}, rows, variables, factor, add, start,
                             min(end, hz.hours))
-        first = np.array([self.spec.hazard[r].first_snow_of_season for r in hz.region_ids])
-        self.hazard = derive(hz.region_ids, raw, first)
+        self.hazard = derive(hz.region_ids, raw, Terrain.of(self.spec))
         self.ops.hazard = self.hazard
 
     def replan(self, scenario: Scenario) -> list[str]:
@@ -147,7 +146,8 @@ class ClaimsModel(mesa.Model):
                           agent_id=population.agent_id(index), region=region, incident_type=name,
                           incident_h=incident_h,
                           loss_amount=round(population.loss(index, name, incidents.hour, float(u[Slot.LOSS])), 2),
-                          u=u)
+                          u=u, population=population.name, value=population.value(index),
+                          bi_cover=population.bi_covered(index))
             claim.channel = choose_channel(reporting.channels, float(u[Slot.CHANNEL]))
             delay_h = float(reporting.report_delay_h.ppf(u[Slot.REPORT_DELAY]))
             report_from = max(incident_h, float(storm_end[region])) if reporting.report_after_storm else incident_h

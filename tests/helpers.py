@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from sim import metrics
 from sim.model import ClaimsModel
 from sim.scenario import Scenario
-from sim.vocab import ROLES
+from sim.vocab import REQUIRED_ROLES as ROLES
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
@@ -48,11 +48,26 @@ def staff(headcounts: dict[str, Any] | None = None, roster: str = "h24", **role_
     return out
 
 
+# The claim's life after the estimate switched off (no missing documents, repairs, supplements, disputes,
+# reopening, total losses or come-backs) and no everyday claims: tests of the front line see its levers alone.
+QUIET_LIFE: dict[str, Any] = {
+    "come_back": {"share": 0.0},
+    "documents": {"missing_share": {"default": 0.0, "drivers": 0.0, "firms": 0.0}},
+    "total_loss": {"ratio": 1.0},
+    "repair": {"paid_on_repair": {"default": 0.0, "drivers": 0.0, "households": 0.0}},
+    "supplement": {"share": {"default": 0.0, "drivers": 0.0, "households": 0.0, "firms": 0.0}},
+    "dispute": {"share": {"default": 0.0, "firms": 0.0}},
+    "reopen": {"share": {"default": 0.0, "households": 0.0, "firms": 0.0}},
+}
+NO_EVERYDAY: dict[str, Any] = {p: {"everyday_per_year": 0.0} for p in ("drivers", "farmers", "firms", "households")}
+
+
 def minimal_doc(drivers: int = 2000, firms: int = 0, farmers: int = 0, duration_h: int = 24,
                 keyframes: list[dict[str, Any]] | None = None, headcounts: dict[str, Any] | None = None,
-                start: str = "2024-01-10T00:00:00") -> dict[str, Any]:
-    """A one-region scenario document with a 24-hour roster for every role."""
-    return {
+                start: str = "2024-01-10T00:00:00", life: bool = False) -> dict[str, Any]:
+    """A one-region scenario document with a 24-hour roster for every role; the claim's long tail and everyday
+    claims switched off unless `life` (see QUIET_LIFE)."""
+    doc = {
         "name": "mini",
         "start": start,
         "duration_h": duration_h,
@@ -71,6 +86,10 @@ def minimal_doc(drivers: int = 2000, firms: int = 0, farmers: int = 0, duration_
                 "phone": 10, "video_survey": 3, "field_survey": 3, "tow": 4, "assessment": 5, "approval": 2}),
         },
     }
+    if not life:
+        doc["operations"]["claim_life"] = copy.deepcopy(QUIET_LIFE)
+        doc["vulnerability"] = copy.deepcopy(NO_EVERYDAY)
+    return doc
 
 
 def build(doc: dict[str, Any], plan: str = "baseline") -> Scenario:

@@ -36,7 +36,7 @@ def lever_doc(drivers: int = 20000, crash: float = 5e-4, duration_h: int = 72, s
                                  {"h": snow_until_h, "snowfall_cm_h": 0}],
                       headcounts={**AMPLE, **(headcounts or {})})
     doc["hazard"]["r1"]["interpolation"] = "step"
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": crash}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": crash}
     doc["operations"]["service"] = {"documents_h": {t: {"dist": "exponential", "mean": documents_mean_h}
                                                     for t in TRACKS}}
     return doc

@@ -195,7 +195,7 @@ def test_km_quantiles_not_reached() -> None:
 def ample_doc(hours: int = 48) -> dict:
     doc = minimal_doc(drivers=3000, duration_h=hours, headcounts={
         "phone": 60, "video_survey": 30, "field_survey": 30, "tow": 60, "assessment": 60, "approval": 30})
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 3e-4}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 3e-4}
     return doc
 
 
@@ -225,7 +225,7 @@ def test_littles_law_on_the_backlog() -> None:
                       headcounts={"phone": 6, "video_survey": 3, "field_survey": 4, "tow": 5, "assessment": 6,
                                   "approval": 2})
     doc["hazard"]["r1"]["interpolation"] = "step"
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 3e-4}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 3e-4}
     r = run(build(doc), seed=8)
     c = r.claims
     reported = c["reported_h"].to_numpy()
@@ -260,7 +260,7 @@ def cost_doc(hours: int) -> dict:
     ops["triage"] = {"fast_track": {"max_loss": 1e12, "incident_types": ["crash", "battery"]},
                      "large_loss_min": 1e12}
     ops["rescue_share"] = {"battery": 1.0}
-    doc["vulnerability"] = {"drivers": {"battery_per_vehicle_h": 2e-4}}
+    doc["vulnerability"]["drivers"] |= {"battery_per_vehicle_h": 2e-4}
     return doc
 
 

@@ -166,7 +166,7 @@ def test_population_bound_is_a_true_upper_bound(small_file, monkeypatch) -> None
         {"h": 3, "snowfall_cm_h": 4, "temp_c": -12, "rain_mm_h": 45},
         {"h": 12, "snowfall_cm_h": 0, "temp_c": -20, "rain_mm_h": 0}])
     doc["regions"][0]["portfolio"]["farmers"].update({"greenhouse_share": 0.5, "crops": {"wheat": 1.0}})
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 5e-4}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 5e-4}
     doc["measures"] = {"sms_warning": {"enabled": True}, "risk_visits": {"enabled": True}}
     for sc in (small_file.resolve("sms"), small_file.resolve(), build(doc)):
         fast = incidents(run(sc, seed=3).model)
@@ -201,7 +201,7 @@ def test_staffing_plans_face_the_same_incidents(small_file) -> None:
 def phone_doc(headcount: int) -> dict:
     doc = minimal_doc(drivers=4000, duration_h=36, headcounts={
         "phone": headcount, "video_survey": 3, "field_survey": 3, "tow": 4, "assessment": 5, "approval": 2})
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 3e-3}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 3e-3}
     doc["behaviour"] = {"drivers": {"channels": {"phone": 1.0}}}
     return doc
 
@@ -241,7 +241,7 @@ def storm_doc(temp_c: float = -5.0, snowfall_cm_h: float = 0.0, firms: int = 0, 
     doc = minimal_doc(drivers=drivers, firms=firms, duration_h=24, keyframes=[
         {"h": 0, "temp_c": temp_c, "snowfall_cm_h": snowfall_cm_h}, {"h": 12, "snowfall_cm_h": 0}])
     doc["hazard"]["r1"]["interpolation"] = "step"
-    doc["vulnerability"] = {"drivers": {"battery_per_vehicle_h": 2e-4}}
+    doc["vulnerability"]["drivers"] |= {"battery_per_vehicle_h": 2e-4}
     return doc
 
 
@@ -308,7 +308,7 @@ def test_regional_pools_serve_only_their_region() -> None:
 
 def test_no_video_surveyors_means_no_video_track() -> None:
     doc = minimal_doc(drivers=3000, duration_h=24)
-    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 1e-3}}
+    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 1e-3}
     with_video = run(build(doc), seed=2).claims
     doc["operations"]["staff"]["video_survey"]["headcount"] = 0
     without = run(build(doc), seed=2).claims
@@ -362,9 +362,10 @@ def test_prepayment_goes_to_surveyed_large_losses() -> None:
     assert (pre["track"] == "large_loss").all()
     assert (pre["prepayment_h"] >= pre["surveyed_h"]).all()
     assert (pre["prepayment_amount"] > 0).all()
-    paid = pre[pre["paid_h"].notna()]
-    # pre-payment plus the balance make up the loss (no deductible here)
-    assert np.allclose(paid["paid_amount"], np.maximum(paid["loss_amount"], paid["prepayment_amount"]))
+    paid = pre[pre["paid_h"].notna() & pre["reopened_h"].isna()]
+    # pre-payment plus the balance make up the loss, with what was found later (no deductible here)
+    owed = paid["loss_amount"] + paid["supplement_amount"] + paid["dispute_amount"]
+    assert np.allclose(paid["paid_amount"], np.maximum(owed, paid["prepayment_amount"]))
 
 
 def test_prepayment_comes_before_the_final_payment() -> None:

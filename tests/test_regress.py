@@ -161,7 +161,7 @@ def test_expectations_are_checked_by_name(tmp_path: Path) -> None:
         "\nexpectations:\n"
         "  - {name: latency within a day, plan: baseline, figure: latency_p90, at_most: 1000}\n"
         "  - {name: impossible speed, plan: more_phone, figure: latency_mean, at_most: 0.01, confidence: 0.9}\n"
-        "  - {name: most claims paid in a week, plan: baseline, figure: paid_7d, at_least: 0.0}\n")
+        "  - {name: most claims paid in a week, plan: baseline, figure: paid_7d, at_most: 1.0}\n")
     (tmp_path / "small.yaml").write_text(text)
     (tmp_path / "regress.yaml").write_text("stat: {reps: 4, hours: 24, seed: 5}\nbaselines: b\n"
                                            "scenarios:\n  small.yaml: {plans: [baseline, more_phone], "

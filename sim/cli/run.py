@@ -69,16 +69,20 @@ def check(file: FileArg) -> None:
     out_console.print(f"[bold]{base.name}[/]: {base.description.strip()}")
     out_console.print(f"start {base.start.isoformat()}, horizon {base.duration_h} h, default seed {base.seed}")
     regions = Table(title="regions")
-    for col in ("id", "name", "radius km", "road km/h", *POPULATIONS):
+    present = [t for t in POPULATIONS if base.policyholders(t)]
+    for col in ("id", "name", "radius km", "road km/h", *present):
         regions.add_column(col)
     for r in base.regions:
         regions.add_row(r.id, r.name, f"{r.service_radius_km:g}", f"{r.road_speed_kmh:g}",
-                        *(f"{getattr(r.portfolio, t).count:,}" for t in POPULATIONS))
+                        *(f"{getattr(r.portfolio, t).count:,}" for t in present))
     out_console.print(regions)
     staff = Table(title="baseline staff (headcount, roster, leave)")
     for col in ("role", "headcount", "roster", "leave"):
         staff.add_column(col)
     for role in ROLES:
+        if role not in base.operations.staff:
+            staff.add_row(role, "not modelled", "-", "-")  # an optional role left out: no capacity limit
+            continue
         spec = base.operations.staff[role]
         hc = spec.headcount if isinstance(spec.headcount, int) else ", ".join(
             f"{k} {v}" for k, v in spec.headcount.items())

@@ -34,9 +34,40 @@ class Slot(IntEnum):
     HANDOFF_ASSESS = 60
     HANDOFF_APPROVE = 61
     WEATHER_CERT = 62
+    # the claim's life after the survey
+    COME_BACK = 64
+    COME_BACK_DELAY = 65
+    DOCS_MISSING = 66
+    CHASES = 67            # per chase k: handler minutes 67+3k, answered 68+3k, answer delay 69+3k (k < 3)
+    TL_VALUATION = 76
+    TL_DOCUMENTS = 77
+    TL_SALVAGE = 78
+    PAID_ON_REPAIR = 79
+    REPAIR_WORK = 80
+    PARTS = 81
+    PARTS_DELAY = 82
+    SUPPLEMENT = 83
+    REINSPECT = 84
+    SUPPLEMENT_AMOUNT = 85
+    SUPPLEMENT_ASSESS = 86
+    REINSPECT_ONSITE = 87
+    DISPUTE = 88
+    DISPUTE_ROUTE = 89
+    DISPUTE_DURATION = 90
+    DISPUTE_UPLIFT = 91
+    DISPUTE_WORK = 92
+    REOPEN = 93
+    REOPEN_AFTER = 94
+    REOPEN_WORK = 95
+    REOPEN_PAYS = 96
+    REOPEN_AMOUNT = 97
+    VISITS = 98            # per visit k: minutes 98+2k, gap before the next 99+2k (k < 6)
+    BI = 110
+    BI_ACCOUNTING = 111
+    SUPPLEMENT_DESK = 112
 
 
-N_SLOTS = 64
+N_SLOTS = 128
 
 
 @dataclass
@@ -52,10 +83,27 @@ class Claim:
     incident_h: float
     loss_amount: float
     u: np.ndarray = field(repr=False)
+    population: str = ""     # drivers, farmers, firms, households
+    value: float = 0.0       # insured value (a vehicle's value, a building's sum insured)
+    bi_cover: bool = False   # business-interruption cover (firms)
     channel: str = ""
     track: str = ""
     estimate: float = 0.0
     first_contact: bool = False
+    paid: float = 0.0        # paid so far (pre-payments, interim and final payments)
+    extra: float = 0.0       # loss found after the first estimate (supplements, dispute uplifts)
+
+    def draw(self, slot: int) -> float:
+        """The claim's keyed uniform in `slot` (the same under every plan)."""
+        return float(self.u[slot])
+
+    def chase_slot(self, chase: int, which: int) -> float:
+        """Uniform for document chase `chase`: which 0 handler minutes, 1 answered, 2 answer delay."""
+        return float(self.u[int(Slot.CHASES) + 3 * chase + which])
+
+    def visit_slot(self, visit: int, which: int) -> float:
+        """Uniform for a large-loss visit: which 0 minutes on site, 1 gap before the next visit."""
+        return float(self.u[int(Slot.VISITS) + 2 * visit + which])
 
     def call_slot(self, attempt: int, which: int) -> float:
         """Uniform for attempt `attempt`: which 0 handling, 1 patience, 2 retry, 3 retry delay."""

@@ -44,6 +44,33 @@ class Ev(IntEnum):
     SURVEY_WAIVED = 29
     INJECT = 30              # tabletop (claim -1): value = index of the inject among those fired
     DECISION = 31            # tabletop (claim -1): value = index of the action in the exercise log
+    # the claim's life after the survey
+    PARTIAL_PAYMENT = 32     # value: amount (interim payment, a supplement or a reopened claim's extra)
+    REOPENED = 33            # a closed claim opened again
+    STAGE = 34               # value: stage code (sim.vocab.STAGES) the claim now waits in, with no job queued
+    TOTAL_LOSS = 35          # value: the vehicle's value
+    SALVAGE = 36             # value: amount recovered at auction
+    DOCUMENT_CHASE = 37      # value: chase number (0 first)
+    SUPPLEMENT = 38          # value: extra amount found (hidden damage)
+    DISPUTE = 39             # value: route code (sim.vocab.DISPUTE_ROUTES)
+    DISPUTE_RESOLVED = 40    # value: extra amount agreed
+    REPAIR_START = 41
+    REPAIR_END = 42
+    HANDLER_START = 43       # claims handler job; value: 1 chase, 2 supplement, 3 dispute, 4 reopened claim
+    HANDLER_END = 44
+    CAME_BACK = 45           # a customer who gave up on the phone reports by another channel
+    BI_ACCOUNTED = 46        # business-interruption loss agreed
+
+
+# Jobs staff do: their start and end codes (busy time, utilisation and partner fees come from these pairs).
+JOB_STARTS = (Ev.CALL_ANSWERED, Ev.TOW_START, Ev.SURVEY_START, Ev.ASSESSMENT_START, Ev.APPROVAL_START,
+              Ev.REPAIR_START, Ev.HANDLER_START)
+JOB_ENDS = (Ev.CALL_ENDED, Ev.TOW_END, Ev.SURVEY_END, Ev.ASSESSMENT_END, Ev.APPROVAL_END, Ev.REPAIR_END,
+            Ev.HANDLER_END)
+# Events that close a claim (a reopened claim closes again: its first closing is its settlement).
+CLOSING = (Ev.PAYMENT, Ev.CLOSED_NO_PAYMENT, Ev.WITHDRAWN, Ev.GAVE_UP)
+# Survey kinds SURVEY_START events carry.
+SURVEY_FIELD, SURVEY_VIDEO, SURVEY_REINSPECTION, SURVEY_LARGE_LOSS = 1, 2, 3, 4
 
 
 class EventLog:

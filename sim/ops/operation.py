@@ -36,6 +36,8 @@ class Operation:
         self.staff: list[StaffMember] = []
         self.clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
         for role in ROLES:
+            if role not in self.ops.staff:
+                continue  # an optional role the scenario leaves out: no queue, no capacity limit
             spec = self.ops.staff[role]
             pools = spec.headcount if isinstance(spec.headcount, dict) else {SHARED_POOL: spec.headcount}
             for pool, headcount in pools.items():
@@ -168,6 +170,11 @@ class Operation:
         old = self.ops
         notes: list[str] = []
         for role in ROLES:
+            if role not in old.staff or role not in new.operations.staff:
+                if (role in old.staff) != (role in new.operations.staff):
+                    raise InputError(f"{role} cannot be added or removed mid-exercise (give it headcount 0 in the "
+                                     "scenario to add staff later)", key_path=f"changes.operations.staff.{role}")
+                continue
             o, n = old.staff[role], new.operations.staff[role]
             if isinstance(o.headcount, dict) != isinstance(n.headcount, dict):
                 raise InputError("a role cannot switch between shared and regional pools mid-exercise",
@@ -213,8 +220,13 @@ class Operation:
         pool = self.region_ids[region] if isinstance(spec.headcount, dict) else SHARED_POOL
         return self.queues[(role, pool)]
 
+    def models(self, role: str) -> bool:
+        """Whether the role is a queue here (optional roles left out of the scenario are not)."""
+        return role in self.ops.staff
+
     def has_capacity(self, role: str, region: int) -> bool:
-        return id(self.queue(role, region)) in self._staffed
+        """Whether anyone works the queue a claim from `region` would join (an unmodelled role always has)."""
+        return not self.models(role) or id(self.queue(role, region)) in self._staffed
 
     def submit(self, claim: Claim, report_at_h: float) -> None:
         """Start the claim's life: it reports at `report_at_h` and works through the operation."""
@@ -224,8 +236,14 @@ class Operation:
         """Live state for the hourly series: jobs waiting and staff on shift and busy, by role."""
         out: dict[str, float] = {}
         for role in ROLES:
-            out[f"waiting_{role}"] = sum(len(q) for (r, _), q in self.queues.items() if r == role)
-            members = [s for s in self.staff if s.role == role]
-            out[f"on_duty_{role}"] = sum(1 for s in members if s.on_shift)
-            out[f"busy_{role}"] = sum(s.busy for s in members)
+            out[f"waiting_{role}"] = 0
+            out[f"on_duty_{role}"] = 0
+            out[f"busy_{role}"] = 0
+        for (role, _), q in self.queues.items():
+            out[f"waiting_{role}"] += len(q)
+        for s in self.staff:
+            if s.on_shift:
+                out[f"on_duty_{s.role}"] += 1
+            if s.busy:
+                out[f"busy_{s.role}"] += s.busy
         return out

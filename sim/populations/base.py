@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 from scipy import special
 
+from sim import vulnerability as vul
 from sim.vocab import POPULATION
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class Population:
         self.slices = [(int(edges[r]), int(edges[r + 1])) for r in range(len(counts))]
         rng = world.streams.generator(f"portfolio.{self.name}")
         self.build(rng, counts)
+        self.place(world.streams.generator(f"portfolio.{self.name}.flood"), counts)
         self.at_risk = np.ones((len(self.incident_types), self.n), dtype=bool)
         self.occurrences: dict[tuple[int, int], int] = {}
         self._recovering: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # hour -> (kinds, indices)
@@ -160,6 +162,79 @@ class Population:
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:  # pragma: no cover - abstract
         """The loss of policyholder i's incident of type `kind` in `hour`, from its keyed uniform u."""
         raise NotImplementedError
+
+    def value(self, i: int) -> float:
+        """Policyholder i's insured value (a vehicle's value, a building's sum insured)."""
+        return float(self.insured_value[i])  # type: ignore[attr-defined]
+
+    def bi_covered(self, i: int) -> bool:
+        """Whether policyholder i has business-interruption cover (firms only)."""
+        return False
+
+    # ------------------------------------------------------------------ water, wind, everyday (every population)
+
+    def place(self, rng: np.random.Generator, counts: list[int]) -> None:
+        """Where each policyholder stands in a flood: zone (0 dry ground, 1 low-lying, 2 floodplain) and a local
+        depth factor (lognormal, median 1: some yards and basements are deeper than the street)."""
+        zones, factors = [], []
+        for r, c in zip(self.scenario.regions, counts, strict=True):
+            f = r.flood
+            u = rng.random(c)
+            zones.append(np.where(u < f.floodplain_share, 2, np.where(u < f.floodplain_share + f.low_lying_share,
+                                                                       1, 0)).astype(np.int8))
+            factors.append(np.exp(f.local_spread * rng.normal(size=c)))
+        self.zone = np.concatenate(zones) if zones else np.zeros(0, dtype=np.int8)
+        self.water_factor = np.concatenate(factors) if factors else np.zeros(0)
+        self.max_water_factor = np.vstack([self.region_max(np.where(self.zone == z, self.water_factor, 0.0))
+                                           for z in (0, 1, 2)]) if self.n else np.zeros((3, len(counts)))
+
+    def zone_water(self, hour: int) -> np.ndarray:
+        """Water depth (cm) per zone and region this hour: (3 zones, regions)."""
+        hz = self.world.hazard
+        return np.vstack([np.zeros(len(hz.region_ids)), hz.ponding_cm[:, hour], hz.floodplain_cm[:, hour]])
+
+    def water_cm(self, idx: np.ndarray, hour: int) -> np.ndarray:
+        """Water at policyholders `idx` this hour (cm)."""
+        return self.zone_water(hour)[self.zone[idx], self.region[idx]] * self.water_factor[idx]
+
+    def water_bound(self, hour: int) -> np.ndarray:
+        """Per region, the deepest water any policyholder stands in this hour (cm)."""
+        return (self.zone_water(hour) * self.max_water_factor).max(axis=0)
+
+    def water_peak_cm(self, i: int, hour: int) -> float:
+        """The deepest water policyholder i stands in from `hour` until its zone is dry again (cm)."""
+        hz, z, r = self.world.hazard, int(self.zone[i]), int(self.region[i])
+        series = (np.zeros(1), hz.ponding_cm[r, hour:], hz.floodplain_cm[r, hour:])[z]
+        dry = np.flatnonzero(series <= 0.0)
+        spell = series[: dry[0]] if dry.size and dry[0] > 0 else series[:1]
+        return float(spell.max() * self.water_factor[i]) if spell.size else 0.0
+
+    def flood_hit(self, idx: np.ndarray, hour: int) -> np.ndarray | None:
+        """1 where the water reaches the population's flood depth this hour (None when no one is wet)."""
+        depth = self.params.flood_depth_cm  # type: ignore[attr-defined]
+        if not (self.water_bound(hour) >= depth).any() or depth <= 0:
+            return None
+        return (self.water_cm(idx, hour) >= depth).astype(float)
+
+    def flood_bound(self, hour: int) -> np.ndarray:
+        return (self.water_bound(hour) >= self.params.flood_depth_cm).astype(float)  # type: ignore[attr-defined]
+
+    def wind_rate(self, hour: int) -> np.ndarray:
+        """Wind-damage claims per policyholder-hour, per region (Emanuel's curve scaled)."""
+        wind = self.world.hazard.wind_ms[:, hour]
+        return self.params.wind_per_h * vul.wind_vulnerability(wind)  # type: ignore[attr-defined]
+
+    def everyday_rate(self, hour: int) -> np.ndarray:
+        """Everyday (not weather) claims per policyholder-hour, per region."""
+        n_regions = len(self.slices)
+        return np.full(n_regions, self.params.everyday_per_year / vul.HOURS_PER_YEAR)  # type: ignore[attr-defined]
+
+    def common_loss(self, i: int, kind: str, hour: int, u: float) -> float | None:
+        """Losses every population shares: everyday claims (fixed severity); None for the population's own types."""
+        if kind == "everyday":
+            median, sigma = vul.EVERYDAY_SEVERITY[self.name]
+            return min(lognormal(median, sigma, u), max(self.value(i), 1.0))
+        return None
 
     # ------------------------------------------------------------------ changes during a run
 

@@ -1,4 +1,5 @@
-"""Drivers: crashes on snow and ice (with a first-snow effect), dead batteries in the cold, stranding, flooding."""
+"""Drivers: crashes on snow and ice (first-snow effect), dead batteries in the cold, stranding, flooded cars
+(in the street or an underground garage), trees and debris in a typhoon, and everyday claims."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ class DriverPopulation(Population):
                                    * (1.0 + self.params.vehicle_age_risk_per_year * np.maximum(self.vehicle_age, 0)))
         self.set_compliance()
         self.max_age_factor = self.region_max(self.battery_age_factor)
+        # cars parked underground: their own stream, so the other attributes keep their draws
+        grng = self.world.streams.generator("portfolio.drivers.garage")
+        self.garage = grng.random(self.n) < np.repeat([p.underground_share for p in ports], counts)
+        self.garage_flood_cm = np.array([r.flood.garage_flood_cm for r in self.scenario.regions])
+
+    def place(self, rng: np.random.Generator, counts: list[int]) -> None:
+        super().place(rng, counts)
+        self.max_garage_factor = self.region_max(np.where(self.garage, self.water_factor, 0.0))
 
     def set_compliance(self) -> None:
         """Who gets the SMS warning and heeds it: the same draws whatever the plan (their own stream)."""
@@ -50,13 +59,33 @@ class DriverPopulation(Population):
             "crash": p.crash_per_vehicle_h * exposure * vul.crash_risk(p, hz, hour),
             "battery": p.battery_per_vehicle_h * vul.TRAFFIC_PROFILE[hod] * vul.battery_risk(p, hz.temp_c[:, hour]),
             "stranding": vul.stranding_rate(p, hz, hour) * exposure,
-            "flood": vul.vehicle_flood_rate(p, hz, hour) * exposure,
+            "storm": self.wind_rate(hour),
+            # everyday claims follow the day's traffic (glass, scrapes, theft reported in the day)
+            "everyday": self.everyday_rate(hour) * vul.TRAFFIC_PROFILE[hod],
         }
+
+    def flood_levels(self, idx: np.ndarray, hour: int) -> np.ndarray:
+        """Water at each vehicle (cm); a car in an underground garage counts the street water at its garage."""
+        street = self.world.hazard.ponding_cm[self.region[idx], hour] * self.water_factor[idx]
+        return np.where(self.garage[idx], street, self.water_cm(idx, hour))
+
+    def _flooded(self, idx: np.ndarray, hour: int) -> np.ndarray | None:
+        hz = self.world.hazard
+        reg_max = np.maximum(self.water_bound(hour), hz.ponding_cm[:, hour] * self.max_garage_factor)
+        if not (reg_max > 0).any():
+            return None
+        level = self.flood_levels(idx, hour)
+        threshold = np.where(self.garage[idx], self.garage_flood_cm[self.region[idx]], self.params.flood_depth_cm)
+        return (level >= threshold).astype(float)
 
     def bound(self, hour: int) -> np.ndarray:
         r = self._region_rates(hour)
+        hz = self.world.hazard
+        wet = np.maximum(self.water_bound(hour), hz.ponding_cm[:, hour] * self.max_garage_factor)
+        flood = (wet >= np.minimum(self.params.flood_depth_cm, self.garage_flood_cm)).astype(float)
         # 1 - exp(-x) <= x, and the SMS cut only lowers exposure, so a rate bounds its probability.
-        return np.vstack([r["crash"], r["battery"] * self.max_age_factor, r["stranding"], r["flood"]])
+        return np.vstack([r["crash"], r["battery"] * self.max_age_factor, r["stranding"], flood, r["storm"],
+                          r["everyday"]])
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
         r = self._region_rates(hour)
@@ -68,14 +97,26 @@ class DriverPopulation(Population):
         prob = vul.rate_to_probability
         return [prob(r["crash"][reg] * cut), prob(r["battery"][reg] * self.battery_age_factor[idx]),
                 prob(r["stranding"][reg] * cut) if r["stranding"].any() else None,
-                prob(r["flood"][reg] * cut) if r["flood"].any() else None]
+                self._flooded(idx, hour),
+                prob(r["storm"][reg]) if r["storm"].any() else None,
+                prob(r["everyday"][reg])]
+
+    def value(self, i: int) -> float:
+        return float(self.vehicle_value[i])
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         value = float(self.vehicle_value[i])
         if kind == "crash":
             return min(lognormal(self.params.crash_loss_median, self.params.crash_loss_sigma, u), value)
         if kind == "flooded_vehicle":
-            median, sigma = vul.FLOODED_VEHICLE_RATIO
-            return value * min(lognormal(median, sigma, u), 1.0)
+            depth = vul.GARAGE_DEPTH_CM if self.garage[i] else self.water_peak_cm(i, hour)
+            ratio = float(vul.vehicle_flood_ratio(depth)) * lognormal(1.0, 0.3, u)
+            return value * min(max(ratio, 0.01), 1.0)
+        if kind == "storm_damage":
+            median, sigma = vul.STORM_DAMAGE_SEVERITY
+            return min(lognormal(median, sigma, u), value)
+        common = self.common_loss(i, kind, hour, u)
+        if common is not None:
+            return common
         median, sigma = vul.FIXED_SEVERITY[kind]
         return lognormal(median, sigma, u)

@@ -1,4 +1,5 @@
-"""Farms: frost damage to crops (seen after the thaw) and greenhouse collapse under snow load."""
+"""Farms: frost damage to crops (seen after the thaw), greenhouse collapse under snow load, crops flooded,
+and everyday claims."""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ class FarmerPopulation(Population):
         hz = self.world.hazard
         frost = hz.temp_c[:, hour] < self.frost_margin
         collapse = hz.roof_load_kn_m2[:, hour] > self.weakest_greenhouse
-        return np.vstack([frost, collapse]).astype(float)
+        return np.vstack([frost.astype(float), collapse.astype(float), self.flood_bound(hour),
+                          self.everyday_rate(hour)])
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
         hz = self.world.hazard
@@ -66,7 +68,7 @@ class FarmerPopulation(Population):
         frost = (hz.temp_c[reg, hour] + self.microclimate[idx] < self.threshold[idx]).astype(float)
         load = hz.roof_load_kn_m2[reg, hour]
         collapse = (self.greenhouse[idx] & (load > self.greenhouse_capacity[idx])).astype(float)
-        return [frost, collapse]
+        return [frost, collapse, self.flood_hit(idx, hour), vul.rate_to_probability(self.everyday_rate(hour)[reg])]
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         value = float(self.insured_value[i])
@@ -75,4 +77,10 @@ class FarmerPopulation(Population):
             temp = float(self.coldest_ahead(int(self.region[i]), hour) + self.microclimate[i])
             ratio = float(vul.frost_loss_ratio(np.array(self.threshold[i]), np.array(temp)))
             return value * min(max(ratio, 0.05) * lognormal(1.0, self.params.frost_loss_noise_sigma, u), 1.0)
+        if kind == "crop_flood":
+            ratio = float(vul.crop_flood_ratio(self.water_peak_cm(i, hour))) * lognormal(1.0, 0.3, u)
+            return value * min(max(ratio, 0.02), 1.0)
+        common = self.common_loss(i, kind, hour, u)
+        if common is not None:
+            return common
         return value * min(lognormal(self.params.greenhouse_loss_median_ratio, 0.5, u), 1.0)

@@ -1,4 +1,5 @@
-"""Firms: roof collapse under snow, burst pipes in the cold, business interruption, flooding."""
+"""Firms: roof collapse under snow, burst pipes in the cold, business interruption, flooding by depth, wind,
+and everyday claims."""
 
 from __future__ import annotations
 
@@ -39,23 +40,29 @@ class FirmPopulation(Population):
 
     def _region_rates(self, hour: int) -> tuple[np.ndarray, ...]:
         p, hz = self.params, self.world.hazard
-        return (vul.pipe_rate(p, hz.temp_c[:, hour]), vul.bi_rate(p, hz.snow_depth_cm[:, hour]),
-                vul.firm_flood_rate(p, hz.rain_mm_h[:, hour]))
+        return (vul.pipe_rate(p, hz.temp_c[:, hour]), vul.bi_rate(p, hz.snow_depth_cm[:, hour]))
 
     def bound(self, hour: int) -> np.ndarray:
-        pipe, bi, flood = self._region_rates(hour)
+        pipe, bi = self._region_rates(hour)
         roof = self.world.hazard.roof_load_kn_m2[:, hour] > self.weakest_roof
-        return np.vstack([roof.astype(float), pipe * self.max_pipe_factor, bi, flood])
+        return np.vstack([roof.astype(float), pipe * self.max_pipe_factor, bi, self.flood_bound(hour),
+                          self.wind_rate(hour), self.everyday_rate(hour)])
 
     def probabilities(self, hour: int, idx: np.ndarray) -> list[np.ndarray | None]:
-        pipe, bi, flood = self._region_rates(hour)
+        pipe, bi = self._region_rates(hour)
         reg = self.region[idx]
         prob = vul.rate_to_probability
         roof = (self.world.hazard.roof_load_kn_m2[reg, hour] > self.roof_capacity[idx]).astype(float)
+        wind = self.wind_rate(hour)
         return [roof,
                 prob(pipe[reg] * self.pipe_factor[idx]) if pipe.any() else None,
                 prob(bi[reg]) * self.bi_cover[idx] if bi.any() else None,
-                prob(flood[reg]) if flood.any() else None]
+                self.flood_hit(idx, hour),
+                prob(wind[reg]) if wind.any() else None,
+                prob(self.everyday_rate(hour)[reg])]
+
+    def bi_covered(self, i: int) -> bool:
+        return bool(self.bi_cover[i])
 
     def loss(self, i: int, kind: str, hour: int, u: float) -> float:
         p = self.params
@@ -66,4 +73,12 @@ class FirmPopulation(Population):
             return min(lognormal(p.pipe_loss_median, 1.0, u), value)
         if kind == "business_interruption":
             return min(lognormal(p.bi_loss_median, 1.0, u), value)
-        return value * min(lognormal(p.flood_loss_median_ratio, 0.8, u), 1.0)
+        if kind == "flood":
+            ratio = float(vul.building_flood_ratio(self.water_peak_cm(i, hour), commercial=True))
+            return value * min(max(ratio, 0.01) * lognormal(1.0, 0.4, u), 1.0)
+        if kind == "wind":
+            f = float(vul.wind_vulnerability(self.world.hazard.wind_ms[int(self.region[i]), hour]))
+            return value * min(max(f, 0.005) * lognormal(1.0, 0.8, u), 1.0)
+        common = self.common_loss(i, kind, hour, u)
+        assert common is not None, kind
+        return common

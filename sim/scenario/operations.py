@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator, model_validator
 
 from sim.scenario.base import Dist, Frozen, Name, Share, shares_sum_to_one
+from sim.scenario.claim_life import ClaimLife
 from sim.vocab import INCIDENT_TYPES, TRACKS, Role, Track
 
 MAX_STAFF = 100_000   # people in one pool: more is a typo, not a claims department
@@ -116,7 +117,7 @@ class Triage(Frozen):
     """Rules that grade a registered claim onto a track, and each track's queue priority (0 first)."""
 
     estimate_error_sigma: NonNegativeFloat = 0.3
-    fast_track: TrackRule = TrackRule(max_loss=5000, incident_types=["crash", "battery", "stranding"])
+    fast_track: TrackRule = TrackRule(max_loss=5000, incident_types=["crash", "battery", "stranding", "everyday"])
     video: TrackRule = TrackRule(max_loss=30000, incident_types=["crash", "flooded_vehicle", "burst_pipe"])
     large_loss_min: PositiveFloat = 200_000
     # Claims estimated at or below this skip the site survey and the weather certificate (Liaoyang).
@@ -218,3 +219,10 @@ class Operations(Frozen):
     dispatch: Literal["first_come", "nearest", "remote_first"] = "first_come"
     # Share of the snow and ice slow-down of survey and tow travel won back by chains and equipment (Jixi).
     snow_chains: Share = 0.0
+    # What happens after the survey: documents, total losses, repairs, supplements, disputes, reopening.
+    claim_life: ClaimLife = ClaimLife()
+
+    def staffed(self, role: str) -> bool:
+        """Whether the scenario models this role as a queue (optional roles may be left out)."""
+        return role in self.staff
+

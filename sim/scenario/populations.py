@@ -23,6 +23,9 @@ class DriverPortfolio(Frozen):
     vehicle_age_years: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0, "high": 15})
     battery_age_years: Dist = Field(default_factory=lambda: {"dist": "uniform", "low": 0, "high": 6})
     vehicle_value: Dist = Field(default_factory=lambda: {"dist": "lognormal", "median": 120000, "sigma": 0.5})
+    # Parked in underground garages, which fill to the ceiling once the street floods above their ramps
+    # (Henan 2021: "a large number" of cars parked underground; no official share: assumption).
+    underground_share: Share = 0.3
 
 
 class FarmerPortfolio(Frozen):
@@ -58,10 +61,24 @@ class FirmPortfolio(Frozen):
         return v
 
 
+class HouseholdPortfolio(Frozen):
+    """Insured homes of a region (household property, often mass rural policies with small sums insured)."""
+
+    count: Count = 0
+    # Henan 2021: home-property claims averaged ~2,000 CNY (CLAIM_LIFE_FACTS 2.1): small sums insured.
+    insured_value: Dist = Field(default_factory=lambda: {"dist": "lognormal", "median": 30000, "sigma": 0.8})
+    ground_floor_share: Share = 0.4       # homes whose living floor floods with the street (assumption)
+    weak_roof_share: Share = 0.15         # light rural roofs that fail under snow like light steel (assumption)
+    insulated_pipes_share: Share = 0.8
+
+
 class Portfolio(Frozen):
+    """What is insured in a region, by population."""
+
     drivers: DriverPortfolio = DriverPortfolio()
     farmers: FarmerPortfolio = FarmerPortfolio()
     firms: FirmPortfolio = FirmPortfolio()
+    households: HouseholdPortfolio = HouseholdPortfolio()
 
 
 # ---------------------------------------------------------------- reporting behaviour
@@ -100,12 +117,22 @@ class FirmReporting(Reporting):
     report_delay_h: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 6, "cv": 1.0})
 
 
+class HouseholdReporting(Reporting):
+    """Households phone or use the app, and report later and in batches than drivers (Henan 2021: home
+    claims arrived days after auto claims; CLAIM_LIFE_FACTS 3.1)."""
+
+    channels: dict[Channel, Share] = Field(
+        default_factory=lambda: {"phone": 0.5, "app": 0.5})
+    report_delay_h: Dist = Field(default_factory=lambda: {"dist": "lognormal", "mean": 72, "cv": 1.2})
+
+
 class Behaviour(Frozen):
     """How each agent type reports; a partial entry keeps that type's own defaults for what it leaves out."""
 
     drivers: Reporting = Reporting()
     farmers: FarmerReporting = FarmerReporting()
     firms: FirmReporting = FirmReporting()
+    households: HouseholdReporting = HouseholdReporting()
 
 
 # ---------------------------------------------------------------- vulnerability parameters
@@ -118,6 +145,14 @@ class Params(Frozen):
     # (the default): once per run (a crashed car is off the road, a collapsed roof cannot collapse again).
     # 0 makes each policyholder-hour an independent trial, a stationary stream for validation.
     recovery_h: float | None = Field(None, ge=0)
+    # Claims that have nothing to do with the weather (theft, glass, a kitchen fire), per policyholder-year:
+    # every scenario has them, so a storm's claims stand on the normal load of the branch.
+    everyday_per_year: float = Field(0.0, ge=0, le=10)
+    # Flood: damage starts when the water at the policyholder reaches this depth (cm).
+    flood_depth_cm: float = Field(10.0, ge=0, le=500)
+    # Wind: claims per policyholder-hour at full vulnerability, shaped by Emanuel (2011): f = v^3 / (1 + v^3),
+    # v = (V - 25.7 m/s) / (74.7 - 25.7) for V above 25.7 m/s (assumption for the scale).
+    wind_per_h: float = Field(0.0, ge=0, le=1)
 
 
 class DriverParams(Params):
@@ -146,10 +181,15 @@ class DriverParams(Params):
     vehicle_age_risk_per_year: float = Field(0.02, ge=0)  # older engines crank harder (assumption)
     # Stranding in lying snow above 10 cm, per vehicle-hour driven per 10 cm (assumption).
     strand_per_vehicle_h_per_10cm: float = Field(4.0e-6, ge=0)
-    # Flooded vehicles: per vehicle-hour per (30 mm/h of rain above 30 mm/h)^2 (assumption).
-    flood_per_vehicle_h: float = Field(3.0e-6, ge=0)
     crash_loss_median: float = Field(5000, gt=0)      # CNY, assumption
     crash_loss_sigma: float = Field(1.0, gt=0)
+    # Other auto claims (glass, theft, parking damage): ~0.05 a vehicle-year beside the crashes (assumption).
+    everyday_per_year: float = Field(0.05, ge=0, le=10)
+    # A car is flooded from water at the wheel hub (~30 cm; China's L1-L2 grades, CLAIM_LIFE_FACTS 4.1).
+    flood_depth_cm: float = Field(30.0, ge=0, le=500)
+    # Trees and billboards on cars in a typhoon (Soudelor 2015: 38% of PICC's vehicle claims; CLAIM_LIFE_FACTS
+    # 3.4): scale of the wind curve (assumption).
+    wind_per_h: float = Field(2.0e-3, ge=0, le=1)
 
 
 class FarmerParams(Params):
@@ -167,6 +207,8 @@ class FarmerParams(Params):
     greenhouse_spread: float = Field(0.3, ge=0)
     greenhouse_loss_median_ratio: float = Field(0.4, gt=0, le=1)  # share of insured value (assumption)
     frost_loss_noise_sigma: float = Field(0.3, ge=0)
+    everyday_per_year: float = Field(0.02, ge=0, le=10)
+    flood_depth_cm: float = Field(20.0, ge=0, le=500)   # crops drown under standing water (assumption)
 
 
 class FirmParams(Params):
@@ -186,9 +228,27 @@ class FirmParams(Params):
     # Business interruption when lying snow above 10 cm blocks access, per firm-hour per 10 cm (assumption).
     bi_per_firm_h_per_10cm: float = Field(2.0e-5, ge=0)
     bi_loss_median: float = Field(50000, gt=0)
-    # Flooding per firm-hour per (20 mm/h of rain above 20 mm/h) (assumption).
-    flood_per_firm_h: float = Field(1.0e-5, ge=0)
-    flood_loss_median_ratio: float = Field(0.05, gt=0, le=1)
+    everyday_per_year: float = Field(0.05, ge=0, le=10)
+    flood_depth_cm: float = Field(10.0, ge=0, le=500)
+    wind_per_h: float = Field(5.0e-3, ge=0, le=1)
+    # Business interruption follows physical damage to a covered firm: share of flooded or wind-damaged firms
+    # with BI cover that also claim interruption (assumption).
+    bi_after_damage_share: float = Field(0.5, ge=0, le=1)
+
+
+class HouseholdParams(Params):
+    """Homes: burst pipes in the cold, roof collapse under snow, ground-floor flooding, wind damage."""
+
+    pipe_threshold_c: float = -6.7             # as firms (Univ. of Illinois BRC)
+    pipe_per_home_h_per_deg: float = Field(4.0e-6, ge=0)   # assumption
+    insulated_pipe_factor: float = Field(0.1, ge=0)
+    pipe_loss_median: float = Field(3000, gt=0)
+    weak_roof_margin: float = Field(1.2, gt=0)   # x S0, as light steel roofs (assumption)
+    roof_spread: float = Field(0.25, ge=0)
+    roof_loss_median_ratio: float = Field(0.3, gt=0, le=1)
+    everyday_per_year: float = Field(0.02, ge=0, le=10)
+    flood_depth_cm: float = Field(5.0, ge=0, le=500)
+    wind_per_h: float = Field(5.0e-3, ge=0, le=1)
 
 
 class Vulnerability(Frozen):
@@ -197,3 +257,4 @@ class Vulnerability(Frozen):
     drivers: DriverParams = DriverParams()
     farmers: FarmerParams = FarmerParams()
     firms: FirmParams = FirmParams()
+    households: HouseholdParams = HouseholdParams()

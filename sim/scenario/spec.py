@@ -19,8 +19,8 @@ from sim.scenario.events import Inject
 from sim.scenario.measures import Measures
 from sim.scenario.operations import Operations
 from sim.scenario.populations import Behaviour, Portfolio, Vulnerability
-from sim.scenario.storm import RegionHazard
-from sim.vocab import POPULATIONS, ROLES
+from sim.scenario.storm import RegionFlood, RegionHazard
+from sim.vocab import POPULATIONS, REQUIRED_ROLES
 
 # A scenario lasts at most a year; the shipped ones run 24 h to 120 days. Longer runs belong in several scenarios.
 MAX_DURATION_H = 24 * 366
@@ -34,6 +34,7 @@ class Region(Frozen):
     road_speed_kmh: Annotated[float, Field(gt=0, le=200)]
     # GB 50009-2012 basic snow pressure S0 at the 50-year return period (DOMAIN_FACTS: Beijing 0.40 kN/m2).
     basic_snow_pressure_kn_m2: Annotated[float, Field(gt=0, le=20)] = 0.40
+    flood: RegionFlood = RegionFlood()
     portfolio: Portfolio = Portfolio()
 
 
@@ -141,10 +142,18 @@ def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
             out.append((("hazard",), f"region '{rid}' has no hazard"))
     out += inject_problems(s, s.injects, ("injects",))
     staff = s.operations.staff
-    missing = [r for r in ROLES if r not in staff]
+    missing = [r for r in REQUIRED_ROLES if r not in staff]
     if missing:
         out.append((("operations", "staff"), f"missing role(s) {', '.join(missing)} (use headcount: 0 for none)"))
     for role, spec in staff.items():
+        if role not in REQUIRED_ROLES:
+            counts = spec.headcount.values() if isinstance(spec.headcount, dict) else [spec.headcount]
+            reserve = spec.surge.reserve if spec.surge is not None else 0
+            reserves = reserve.values() if isinstance(reserve, dict) else [reserve]
+            if sum(counts) + sum(reserves) == 0:
+                out.append((("operations", "staff", role, "headcount"),
+                            f"{role} is optional: leave it out (no capacity limit) or give it staff; with none "
+                            "its work would wait for ever"))
         if spec.roster not in s.operations.rosters:
             out.append((("operations", "staff", role, "roster"),
                         f"'{spec.roster}' is not one of the rosters ({', '.join(s.operations.rosters)})"))

@@ -1,0 +1,120 @@
+"""The moves every part of a claim's story is made of: a job for a role, a stage, a wait, a payment.
+
+The story (sim/ops/flow.py, the front line; sim/ops/settle.py, everything after the estimate) is told
+with these few steps, so that each step is logged the same way: a job waits in its role's queue
+(QUEUED, then the job's start and end events with the staff id), a claim waiting with no job queued is
+in a STAGE, and every payment carries its amount.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, Protocol
+
+import simpy
+
+from sim.ops.claim import Claim
+from sim.ops.log import Ev
+from sim.ops.queues import Job
+from sim.vocab import ROLE_STAGE, STAGE_CODES
+
+if TYPE_CHECKING:
+    from sim.hazard import HazardField
+    from sim.ops.log import EventLog
+    from sim.ops.queues import WorkQueue
+    from sim.scenario import Scenario
+    from sim.scenario.operations import Operations
+
+Story = Generator[simpy.Event, object, Any]
+ROAD_WINDING = 1.3   # road distance over straight-line distance (assumption)
+MIN_SPEED_KMH = 5.0
+
+
+class Desk(Protocol):
+    """What a claim's story needs of the operation (sim.ops.operation.Operation is one)."""
+
+    env: simpy.Environment
+    log: EventLog
+    scenario: Scenario
+    ops: Operations
+    hazard: HazardField
+
+    def queue(self, role: str, region: int) -> WorkQueue: ...
+
+    def models(self, role: str) -> bool: ...
+
+    def has_capacity(self, role: str, region: int) -> bool: ...
+
+    def travel_factor(self, region: int, hour: int) -> float: ...
+
+
+class Steps:
+    """The steps of a claim's story, bound to one operation."""
+
+    def __init__(self, op: Desk) -> None:
+        self.op = op
+        self.env = op.env
+        self.log = op.log
+        self.regions = op.scenario.regions
+
+    @property
+    def ops(self) -> Operations:
+        """The operation's settings now (a tabletop decision may replace them)."""
+        return self.op.ops
+
+    def work(self, claim: Claim, role: str, start: Ev, end: Ev, duration: Callable[[Any], float], priority: int,
+             value: float = math.nan, rank: float = 0.0) -> Story:
+        """A job for `role`: queued, then done by a staff member. A role the scenario leaves out (optional
+        roles) is not a queue: the job just takes its time."""
+        if not self.op.models(role):
+            self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=ROLE_STAGE[role])
+            self.log.add(self.env.now, claim.claim_id, start, value=value)
+            yield self.env.timeout(max(duration(None), 0.0))
+            self.log.add(self.env.now, claim.claim_id, end)
+            return
+        job = Job(self.env, claim, start, end, duration, value)
+        self.log.add(self.env.now, claim.claim_id, Ev.QUEUED, value=ROLE_STAGE[role])
+        self.op.queue(role, claim.region).put(job, priority, rank)
+        yield job.done
+
+    def minutes(self, claim: Claim, role: str, start: Ev, end: Ev, minutes: float, priority: int,
+                value: float = math.nan) -> Story:
+        """A job of a fixed number of minutes."""
+        hours = max(minutes, 0.0) / 60.0
+        yield from self.work(claim, role, start, end, lambda _s: hours, priority, value)
+
+    def stage(self, claim: Claim, stage: str) -> None:
+        """The claim now waits in `stage` with no job queued (for the backlog by stage)."""
+        self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=STAGE_CODES[stage])
+
+    def wait(self, hours: float) -> Story:
+        if hours > 0:
+            yield self.env.timeout(hours)
+
+    def pay(self, claim: Claim, amount: float, closes: bool) -> None:
+        """A payment to the customer (or the repairer): the final one closes the claim."""
+        amount = max(float(amount), 0.0)
+        claim.paid += amount
+        self.log.add(self.env.now, claim.claim_id, Ev.PAYMENT if closes else Ev.PARTIAL_PAYMENT, value=amount)
+
+    def payable(self, claim: Claim) -> float:
+        """What the claim is worth to the customer in all: loss (with later finds) less the deductible."""
+        return max(claim.loss_amount + claim.extra - self.ops.outcomes.deductible, 0.0)
+
+    # ------------------------------------------------------------------ travel
+
+    def travel_h(self, claim: Claim, radius_u: float) -> float:
+        """Hours to drive to the claim from the branch, on the roads of this hour."""
+        region = self.regions[claim.region]
+        km = region.service_radius_km * math.sqrt(radius_u) * ROAD_WINDING
+        slow_down = 1.0 - float(self.op.hazard.speed_factor(int(self.env.now))[claim.region])
+        factor = 1.0 - slow_down * (1.0 - self.ops.snow_chains)  # chains win back part of the slow-down
+        speed = max(region.road_speed_kmh * factor, MIN_SPEED_KMH)
+        return km / speed * self.op.travel_factor(claim.region, int(self.env.now))
+
+    def site_visit(self, claim: Claim, radius_u: float, onsite_h: float) -> Callable[[Any], float]:
+        """A job's duration: the drive, priced at the hour the staff member sets off, and the time on site."""
+        def duration(_staff: Any) -> float:
+            return self.travel_h(claim, radius_u) + onsite_h
+        return duration
