@@ -22,6 +22,9 @@ from sim.cli import quality  # noqa: F401
 from sim.cli import exercise  # noqa: F401
 
 # isort: split
+from sim.cli import calibrate  # noqa: F401
+
+# isort: split
 from sim.cli.app import app, err_console
 
 __all__ = ["app", "main"]

@@ -33,9 +33,6 @@ class DriverPopulation(Population):
         self.garage = grng.random(self.n) < np.repeat([p.underground_share for p in ports], counts)
         self.garage_flood_cm = np.array([r.flood.garage_flood_cm for r in self.scenario.regions])
 
-    def place(self, rng: np.random.Generator, counts: list[int]) -> None:
-        super().place(rng, counts)
-        self.max_garage_factor = self.region_max(np.where(self.garage, self.water_factor, 0.0))
 
     def set_compliance(self) -> None:
         """Who gets the SMS warning and heeds it: the same draws whatever the plan (their own stream)."""
@@ -64,25 +61,17 @@ class DriverPopulation(Population):
             "everyday": self.everyday_rate(hour) * vul.TRAFFIC_PROFILE[hod],
         }
 
-    def flood_levels(self, idx: np.ndarray, hour: int) -> np.ndarray:
-        """Water at each vehicle (cm); a car in an underground garage counts the street water at its garage."""
-        street = self.world.hazard.ponding_cm[self.region[idx], hour] * self.water_factor[idx]
-        return np.where(self.garage[idx], street, self.water_cm(idx, hour))
-
     def _flooded(self, idx: np.ndarray, hour: int) -> np.ndarray | None:
-        hz = self.world.hazard
-        reg_max = np.maximum(self.water_bound(hour), hz.ponding_cm[:, hour] * self.max_garage_factor)
-        if not (reg_max > 0).any():
+        """1 where the water reaches the car: the wheel hub in the street, the ramp sill of an underground
+        garage (which then fills to its ceiling)."""
+        if not (self.water_bound(hour) > 0).any():
             return None
-        level = self.flood_levels(idx, hour)
         threshold = np.where(self.garage[idx], self.garage_flood_cm[self.region[idx]], self.params.flood_depth_cm)
-        return (level >= threshold).astype(float)
+        return (self.water_cm(idx, hour) >= threshold).astype(float)
 
     def bound(self, hour: int) -> np.ndarray:
         r = self._region_rates(hour)
-        hz = self.world.hazard
-        wet = np.maximum(self.water_bound(hour), hz.ponding_cm[:, hour] * self.max_garage_factor)
-        flood = (wet >= np.minimum(self.params.flood_depth_cm, self.garage_flood_cm)).astype(float)
+        flood = (self.water_bound(hour) >= np.minimum(self.params.flood_depth_cm, self.garage_flood_cm)).astype(float)
         # 1 - exp(-x) <= x, and the SMS cut only lowers exposure, so a rate bounds its probability.
         return np.vstack([r["crash"], r["battery"] * self.max_age_factor, r["stranding"], flood, r["storm"],
                           r["everyday"]])

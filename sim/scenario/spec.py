@@ -73,6 +73,9 @@ class Scenario(Frozen):
     name: Name
     description: str = ""
     start: dt.datetime
+    # Day 0 of the event, as published progress figures count days (landfall, the peak of the rain); the
+    # scenario start when not given.
+    event_day0: dt.datetime | None = None
     duration_h: Annotated[int, Field(ge=1, le=MAX_DURATION_H, strict=True)]
     seed: Count = 0
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"  # ISO 4217, shown on every money figure
@@ -94,6 +97,13 @@ class Scenario(Frozen):
             path, message = problems[0]
             raise ValueError(f"{key_path(path)}: {message}")
         return self
+
+    @property
+    def day0_h(self) -> float:
+        """Hours from the scenario start to day 0 of the event."""
+        if self.event_day0 is None:
+            return 0.0
+        return (self.event_day0 - self.start).total_seconds() / 3600.0
 
     @property
     def region_ids(self) -> list[str]:
