@@ -23,6 +23,7 @@ class Streams:
         self.seed = int(seed)
         self._root = np.random.SeedSequence(self.seed)
         self._claim_key = int(self.sequence("claims").generate_state(1, np.uint64)[0])
+        self._hour_keys: dict[str, np.ndarray] = {}
 
     def sequence(self, name: str) -> np.random.SeedSequence:
         return np.random.SeedSequence(entropy=self._root.entropy, spawn_key=(_name_key(name),))
@@ -30,6 +31,14 @@ class Streams:
     def generator(self, name: str) -> np.random.Generator:
         """A fresh generator for the named source; the same name always gives the same stream."""
         return np.random.Generator(np.random.PCG64(self.sequence(name)))
+
+    def hourly(self, name: str, hour: int) -> np.random.Generator:
+        """A generator for the named source in one hour, independent of every other hour: an hour's draws never
+        depend on how many numbers other hours took (a quiet hour may take none)."""
+        key = self._hour_keys.get(name)
+        if key is None:
+            key = self._hour_keys[name] = self.sequence(name).generate_state(2, np.uint64)
+        return np.random.Generator(np.random.Philox(key=key, counter=[0, int(hour), 0, 0]))
 
     def claim_uniforms(self, claim_key: int, n: int) -> np.ndarray:
         """`n` uniforms on [0, 1) that depend only on the run seed and the claim's key."""

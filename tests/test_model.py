@@ -12,7 +12,6 @@ import pytest
 from helpers import SMALL, build, minimal_doc, run
 
 from sim.model import ClaimsModel
-from sim.populations import Population
 from sim.populations.drivers import Driver
 from sim.populations.farmers import Farmer
 from sim.populations.firms import Firm
@@ -158,28 +157,74 @@ def test_each_policyholder_has_each_incident_type_at_most_once(small_file) -> No
     assert not r.claims.duplicated(["agent_id", "incident_type"]).any()
 
 
-def test_population_bound_is_a_true_upper_bound(small_file, monkeypatch) -> None:
-    """The step only computes exact probabilities under each region's bound; with no bound at all
-    (everyone a candidate) the incidents must be the same."""
-    doc = minimal_doc(drivers=3000, firms=800, farmers=300, duration_h=24, keyframes=[
+def _bound_doc() -> dict:
+    doc = minimal_doc(drivers=3000, firms=800, farmers=300, duration_h=24, life=True, keyframes=[
         {"h": 0, "temp_c": -2, "snowfall_cm_h": 0, "rain_mm_h": 0},
-        {"h": 3, "snowfall_cm_h": 4, "temp_c": -12, "rain_mm_h": 45},
-        {"h": 12, "snowfall_cm_h": 0, "temp_c": -20, "rain_mm_h": 0}])
+        {"h": 3, "snowfall_cm_h": 4, "temp_c": -12, "rain_mm_h": 80, "wind_ms": 40},
+        {"h": 12, "snowfall_cm_h": 0, "temp_c": -20, "rain_mm_h": 0, "wind_ms": 5}])
     doc["regions"][0]["portfolio"]["farmers"].update({"greenhouse_share": 0.5, "crops": {"wheat": 1.0}})
-    doc["vulnerability"]["drivers"] |= {"crash_per_vehicle_h": 5e-4}
+    doc["regions"][0]["portfolio"]["households"] = {"count": 2000}
+    doc["regions"][0]["flood"] = {"low_lying_share": 0.3, "floodplain_share": 0.1}
+    doc["hazard"]["r1"]["keyframes"][1]["river_depth_cm"] = 120
+    doc["vulnerability"] = {"drivers": {"crash_per_vehicle_h": 5e-4}}
     doc["measures"] = {"sms_warning": {"enabled": True}, "risk_visits": {"enabled": True}}
-    for sc in (small_file.resolve("sms"), small_file.resolve(), build(doc)):
-        fast = incidents(run(sc, seed=3).model)
-        def everyone(self: Population, hour: int) -> np.ndarray:
-            return np.ones((len(self.incident_types), len(self.slices)))
+    return doc
 
-        monkeypatch.setattr(Population, "bound", everyone, raising=True)
-        for cls in Population.__subclasses__():
-            monkeypatch.setattr(cls, "bound", everyone)
-        slow = incidents(run(sc, seed=3).model)
-        monkeypatch.undo()
-        assert len(fast) > 20
-        pd.testing.assert_frame_equal(fast, slow)
+
+def test_population_bounds_are_true_upper_bounds_and_strikes_are_exact(small_file) -> None:
+    """The step draws uniforms only under each region's bound, and strikes threshold types by sorted thresholds:
+    so every drawn type's probability must stay under its bound, and the strikes must be exactly the
+    policyholders whose probability is 1."""
+    checked = 0
+    for sc in (small_file.resolve("sms"), small_file.resolve(), build(_bound_doc())):
+        model = ClaimsModel(sc, seed=3)
+        for hour in range(sc.duration_h):
+            for pop in model.populations.values():
+                if pop.n == 0:
+                    continue
+                everyone = np.arange(pop.n)
+                bounds = pop.bound(hour)
+                probs = pop.probabilities(hour, everyone)
+                struck = dict(pop.struck(hour))
+                for k, p in enumerate(probs):
+                    if k in pop.deterministic:
+                        ones = set(np.flatnonzero(p is not None and p >= 1.0).tolist()) if p is not None else set()
+                        assert set(struck.get(k, np.zeros(0, int)).tolist()) == ones, (pop.name, k, hour)
+                        checked += len(ones)
+                    elif p is not None:
+                        assert np.all(p <= bounds[k, pop.region] + 1e-12), (pop.name, k, hour)
+            model.step()
+    assert checked > 100
+
+
+def test_candidates_are_the_dense_draw_in_distribution(small_file) -> None:
+    """Drawing only the candidates must look like drawing everyone's uniform and keeping those inside the
+    bounds: a binomial count, uniforms spread evenly over the intervals, policyholders chosen evenly."""
+    model = ClaimsModel(small_file.resolve(), seed=1)
+    pop = model.populations["drivers"]
+    bounds = np.zeros((len(pop.incident_types), len(pop.slices)))
+    bounds[0, :] = 0.01
+    bounds[2, :] = 0.02    # offsets 0 and 0.236: two disjoint intervals, total width 0.03
+    counts, us, where = [], [], []
+    for hour in range(400):
+        idx, u = pop.candidates(hour, bounds)
+        counts.append(idx.size)
+        us.append(u)
+        where.append(idx)
+    us, where = np.concatenate(us), np.concatenate(where)
+    n, w = pop.n, 0.03
+    assert np.mean(counts) == pytest.approx(n * w, rel=0.05)
+    assert np.var(counts) == pytest.approx(n * w * (1 - w), rel=0.25)
+    inside = ((us >= 0) & (us < 0.01)) | ((us >= 0.2360679775) & (us < 0.2560679775))
+    assert inside.all()
+    assert np.mean(us < 0.01) == pytest.approx(1 / 3, abs=0.02)       # by width
+    from scipy import stats
+    first = us[us < 0.01] / 0.01
+    assert stats.kstest(first, "uniform").pvalue > 1e-3
+    assert stats.kstest(where / n, "uniform").pvalue > 1e-3
+    # the same hour gives the same draws (an hour's stream does not depend on the others)
+    a, b = pop.candidates(7, bounds), pop.candidates(7, bounds)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 # ---------------------------------------------------------------- common random numbers

@@ -173,8 +173,11 @@ def check_run(r, horizon: float) -> None:
     for col in times:
         v = c[col].to_numpy(dtype=float)
         assert np.all(np.isnan(v) | ((v >= 0) & (v <= horizon + 1e-9))), col
+    # a re-inspection (a supplement's survey) comes after the first assessment: leave those claims out of the
+    # front line's order
+    front = c[~c["reinspected"].to_numpy(dtype=bool)]
     for earlier, later in ORDER:
-        check_order(c, earlier, later)
+        check_order(front if "survey" in earlier or "surveyed" in later else c, earlier, later)
     for present, required in IMPLIES:
         check_implies(c, present, required)
     fp = np.fmin(c["prepayment_h"], c["paid_h"])
@@ -186,7 +189,8 @@ def check_run(r, horizon: float) -> None:
     # tracks: surveys only where the track has one, and every assessed survey track was surveyed first
     tracked = c[c["track"].notna()]
     assert set(tracked["track"]) <= {"fast_track", "video", "field", "large_loss"}
-    assert c.loc[c["track"] == "fast_track", "survey_start_h"].isna().all()
+    # a fast-track claim is surveyed only if a supplement sends a surveyor back (re-inspection)
+    assert c.loc[(c["track"] == "fast_track") & ~c["reinspected"], "survey_start_h"].isna().all()
     surveyed_tracks = tracked[tracked["track"] != "fast_track"]
     assert not (surveyed_tracks["assessment_start_h"].notna() & surveyed_tracks["surveyed_h"].isna()).any()
     # outcomes: a partition of the incidents

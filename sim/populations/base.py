@@ -77,6 +77,62 @@ def in_interval(u: np.ndarray, start: float, width: np.ndarray | float) -> np.nd
     return np.where(end <= 1.0, (u >= start) & (u < end), (u >= start) | (u < end - 1.0))
 
 
+class Threshold:
+    """Policyholders struck once a level of their region (water depth, roof load, frost) reaches their own
+    threshold: sorted once, so each hour's strikes are a binary search, not a scan of the population.
+
+    `strict`: struck when the level is above the threshold (roof load over capacity); otherwise at or above.
+    A threshold of inf never strikes.
+    """
+
+    def __init__(self, slices: list[tuple[int, int]], thresholds: np.ndarray, strict: bool) -> None:
+        self.strict = strict
+        self.regions: list[tuple[int, np.ndarray, np.ndarray]] = []
+        for a, b in slices:
+            t = thresholds[a:b]
+            order = np.argsort(t, kind="stable")
+            finite = np.isfinite(t[order])
+            self.regions.append((a, order[finite].astype(np.int64), t[order][finite]))
+
+    def struck(self, levels: np.ndarray) -> np.ndarray:
+        """Indices of the policyholders whose threshold the levels (one per region) reach."""
+        side = "left" if self.strict else "right"
+        parts = [order[: int(np.searchsorted(t, levels[r], side=side))] + a
+                 for r, (a, order, t) in enumerate(self.regions) if t.size and levels[r] > -np.inf]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def could_strike(self, levels: np.ndarray) -> bool:
+        return any(t.size and (levels[r] > t[0] if self.strict else levels[r] >= t[0])
+                   for r, (_, _, t) in enumerate(self.regions))
+
+
+DENSE_WIDTH = 0.25   # above this share of candidates, drawing every policyholder's uniform is cheaper
+
+
+def union_on_circle(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of intervals [start, start + width) taken mod 1, as sorted disjoint segments of [0, 1)."""
+    pieces = []
+    for start, width in intervals:
+        w = min(max(width, 0.0), 1.0)
+        if w <= 0:
+            continue
+        if w >= 1.0:
+            return [(0.0, 1.0)]
+        end = start + w
+        if end <= 1.0:
+            pieces.append((start, end))
+        else:
+            pieces += [(start, 1.0), (0.0, end - 1.0)]
+    pieces.sort()
+    out: list[tuple[float, float]] = []
+    for s, e in pieces:
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 class PolicyHolder(mesa.Agent):
     """One insured policyholder as a Mesa agent: its attributes live in its population's columns."""
 
@@ -101,6 +157,9 @@ class Population:
 
     name: ClassVar[str] = ""
     agent_class: ClassVar[type[PolicyHolder]] = PolicyHolder
+    # Incident types a threshold decides (probability 0 or 1: a roof over its capacity, water over a sill):
+    # struck by sorted thresholds (`struck`), not by uniforms.
+    deterministic: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(self, world: World, scenario: Scenario, first_id: int = 1) -> None:
         self.world = world
@@ -121,7 +180,6 @@ class Population:
         self.at_risk = np.ones((len(self.incident_types), self.n), dtype=bool)
         self.occurrences: dict[tuple[int, int], int] = {}
         self._recovering: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # hour -> (kinds, indices)
-        self.incident_rng = world.streams.generator(f"incidents.{self.name}")
         self.rate_windows: list[tuple[int, int, float]] = []  # reporting surges: (from, to, factor)
         self._agents: dict[int, PolicyHolder] = {}
 
@@ -187,6 +245,24 @@ class Population:
         self.water_factor = np.concatenate(factors) if factors else np.zeros(0)
         self.max_water_factor = np.vstack([self.region_max(np.where(self.zone == z, self.water_factor, 0.0))
                                            for z in (0, 1, 2)]) if self.n else np.zeros((3, len(counts)))
+        depth = self.flood_threshold_cm()
+        self.flood_thresholds = [Threshold(self.slices, np.where(self.zone == z, depth / np.maximum(
+            self.water_factor, 1e-12), np.inf), strict=False) for z in (1, 2)]
+
+    def flood_threshold_cm(self) -> np.ndarray:
+        """The water depth (cm) at which each policyholder's property floods (inf: never)."""
+        return np.full(self.n, float(self.params.flood_depth_cm))  # type: ignore[attr-defined]
+
+    def flood_struck(self, hour: int) -> np.ndarray:
+        """Policyholders the water reaches this hour (their zone's depth over their own threshold)."""
+        hz = self.world.hazard
+        parts = [self.flood_thresholds[0].struck(hz.ponding_cm[:, hour]),
+                 self.flood_thresholds[1].struck(hz.floodplain_cm[:, hour])]
+        return np.concatenate(parts)
+
+    def struck(self, hour: int) -> list[tuple[int, np.ndarray]]:
+        """The deterministic incident types' strikes this hour: (type, policyholders), at risk or not."""
+        return []
 
     def zone_water(self, hour: int) -> np.ndarray:
         """Water depth (cm) per zone and region this hour: (3 zones, regions)."""
@@ -272,40 +348,34 @@ class Population:
     def step(self, hour: int) -> Incidents:
         """Draw this hour's incidents, in policyholder order.
 
-        One uniform u per policyholder per hour. Incident type k happens when u falls in its own
+        Each policyholder has one uniform u this hour. Incident type k happens when u falls in its own
         interval [o_k, o_k + p_k) (mod 1), with fixed offsets o_k = k x 0.618... spread over [0, 1): the
         intervals of small probabilities never overlap, so the types compete exactly, and a plan that
         changes one type's rate (SMS warnings cut crashes) leaves every other type's incidents identical.
         Where intervals do overlap (a roof failing with certainty), the lower type wins.
-        Only policyholders whose uniform falls in their region's bounding intervals can have an
-        incident; exact probabilities are computed for those few alone (the same result as for all).
+        Only policyholders whose u falls in their region's bounding intervals can have an incident, and only
+        those u are drawn (`candidates`): a quiet hour costs nothing. The bounds do not depend on the plan,
+        so every plan meets the same candidates with the same u (common random numbers).
         """
         empty = Incidents(self.name, hour, np.zeros(0, dtype=INCIDENT_DTYPE))
         if self.n == 0:
             return empty
         for kinds, idx in self._recovering.pop(hour, []):
             self.at_risk[kinds, idx] = True
-        u = self.incident_rng.random(self.n)
         factor = self.rate_factor(hour)
-        bounds = self.bound(hour)  # (incident types, regions)
+        bounds = np.array(self.bound(hour), dtype=float)  # (incident types, regions), a copy we may edit
         if factor != 1.0:
             bounds = bounds * factor
-        parts = []
-        for r, (a, b) in enumerate(self.slices):
-            ur, hit = u[a:b], None
-            for k in range(bounds.shape[0]):
-                m = in_interval(ur, TYPE_OFFSETS[k], bounds[k, r])
-                if m is not None:
-                    hit = m if hit is None else (hit | m)
-            if hit is not None:
-                parts.append(np.flatnonzero(hit) + a)
-        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        if idx.size == 0:
+        for k in self.deterministic:
+            bounds[k] = 0.0
+        idx, uc = self.candidates(hour, bounds)
+        fixed = [(k, s[self.at_risk[k, s]]) for k, s in self.struck(hour)]
+        fixed = [(k, s) for k, s in fixed if s.size]
+        if idx.size == 0 and not fixed:
             return empty
-        uc = u[idx]
         hit_type = np.full(idx.size, -1, dtype=np.int16)
-        for k, p in enumerate(self.probabilities(hour, idx)):
-            if p is None:
+        for k, p in enumerate(self.probabilities(hour, idx) if idx.size else []):
+            if p is None or k in self.deterministic:
                 continue
             if factor != 1.0:
                 p = np.minimum(p * factor, 1.0)
@@ -314,6 +384,14 @@ class Population:
                 hit_type[(hit_type < 0) & inside] = k
         hit = hit_type >= 0
         idx, kinds = idx[hit], hit_type[hit]
+        if fixed:  # threshold strikes join the drawn incidents; where both strike one policyholder, the lower type
+            all_idx = np.concatenate([idx] + [s for _, s in fixed])
+            all_kind = np.concatenate([kinds] + [np.full(s.size, k, dtype=np.int16) for k, s in fixed])
+            order = np.lexsort((all_kind, all_idx))
+            all_idx, all_kind = all_idx[order], all_kind[order]
+            first = np.ones(all_idx.size, dtype=bool)
+            first[1:] = all_idx[1:] != all_idx[:-1]
+            idx, kinds = all_idx[first], all_kind[first]
         self.at_risk[kinds, idx] = False
         recovery = self.params.recovery_h  # type: ignore[attr-defined]
         if recovery is not None and idx.size:
@@ -328,6 +406,48 @@ class Population:
                 self.occurrences[(k, i)] = n + 1
                 records["occurrence"][j] = n
         return Incidents(self.name, hour, records)
+
+    def candidates(self, hour: int, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Policyholders whose uniform this hour falls in their region's bounding intervals, and those uniforms.
+
+        Exactly as if every policyholder drew a uniform and the ones outside were dropped: per region, the
+        number inside is Binomial(n, W) for the intervals' total width W, who they are is a uniform draw
+        without replacement, and their uniforms are uniform over the intervals. The hour's own generator
+        (sim.rng.Streams.hourly) makes the draws independent of other hours.
+        """
+        rng = self.world.streams.hourly(f"incidents.{self.name}", hour)
+        parts_i, parts_u = [], []
+        for r, (a, b) in enumerate(self.slices):
+            n = b - a
+            if n == 0:
+                continue
+            segments = union_on_circle([(TYPE_OFFSETS[k], float(bounds[k, r])) for k in range(bounds.shape[0])])
+            width = sum(e - s for s, e in segments)
+            if width <= 0:
+                continue
+            if width >= DENSE_WIDTH:  # most policyholders are candidates: draw everyone's uniform
+                u = rng.random(n)
+                inside = np.zeros(n, dtype=bool)
+                for s, e in segments:
+                    inside |= (u >= s) & (u < e)
+                pos = np.flatnonzero(inside)
+                parts_i.append(pos + a)
+                parts_u.append(u[pos])
+                continue
+            k = int(rng.binomial(n, width))
+            if k == 0:
+                continue
+            pos = np.sort(rng.choice(n, k, replace=False))
+            v = rng.random(k) * width          # a point of the union, laid end to end
+            starts = np.array([s for s, _ in segments])
+            lengths = np.array([e - s for s, e in segments])
+            edges = np.concatenate([[0.0], np.cumsum(lengths)])
+            seg = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(segments) - 1)
+            parts_i.append(pos + a)
+            parts_u.append(np.minimum(starts[seg] + (v - edges[seg]), np.nextafter(1.0, 0.0)))
+        if not parts_i:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(parts_i), np.concatenate(parts_u)
 
     def expected_incidents(self, hour: int) -> float:
         """Expected number of incidents this hour given who is at risk now (for validation)."""

@@ -17,6 +17,7 @@ class Driver(PolicyHolder):
 class DriverPopulation(Population):
     name = "drivers"
     agent_class = Driver
+    deterministic = frozenset({3})   # flooded_vehicle: the water reaches the hub, or the garage's ramp sill
 
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:
         ports = [r.portfolio.drivers for r in self.scenario.regions]
@@ -60,6 +61,12 @@ class DriverPopulation(Population):
             # everyday claims follow the day's traffic (glass, scrapes, theft reported in the day)
             "everyday": self.everyday_rate(hour) * vul.TRAFFIC_PROFILE[hod],
         }
+
+    def flood_threshold_cm(self) -> np.ndarray:
+        return np.where(self.garage, self.garage_flood_cm[self.region], float(self.params.flood_depth_cm))
+
+    def struck(self, hour: int) -> list[tuple[int, np.ndarray]]:
+        return [(3, self.flood_struck(hour))]
 
     def _flooded(self, idx: np.ndarray, hour: int) -> np.ndarray | None:
         """1 where the water reaches the car: the wheel hub in the street, the ramp sill of an underground

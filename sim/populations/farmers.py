@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import vulnerability as vul
-from sim.populations.base import PolicyHolder, Population, lognormal
+from sim.populations.base import PolicyHolder, Population, Threshold, lognormal
 from sim.vocab import CROPS
 
 THAW_C = -2.0  # a cold spell ends when the air is back above this (assumption)
@@ -19,6 +19,7 @@ class Farmer(PolicyHolder):
 class FarmerPopulation(Population):
     name = "farmers"
     agent_class = Farmer
+    deterministic = frozenset({0, 1, 2})   # frost below the crop's threshold, a roof over capacity, water
 
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:
         regions = self.scenario.regions
@@ -40,13 +41,25 @@ class FarmerPopulation(Population):
         visited = (self.world.streams.generator("measures.visits.farms").random(self.n) < visits.farm_share) \
             & visits.enabled
         thresholds = np.array([vul.CROP_THRESHOLD_C[c] for c in CROPS])
-        self.threshold = (thresholds[self.crop] - np.where(visited, visits.frost_protection_c, 0.0)
-                          - np.where(self.greenhouse, p.greenhouse_frost_protection_c, 0.0))
+        unprotected = thresholds[self.crop] - np.where(self.greenhouse, p.greenhouse_frost_protection_c, 0.0)
+        # frost strikes a farm when the region's temperature falls below threshold - microclimate; the bounds
+        # come from the farms as they are without visits (visits only protect), so they are the same in
+        # every plan (common random numbers)
+        self.frost_margin = self.region_max(unprotected - self.microclimate, empty=-np.inf)
+        self.weakest_greenhouse = self.region_min(np.where(self.greenhouse, self.greenhouse_capacity, np.inf))
+        self.threshold = unprotected - np.where(visited, visits.frost_protection_c, 0.0)
         self.greenhouse_capacity = np.where(visited, self.greenhouse_capacity * (1 + visits.roof_capacity_gain),
                                             self.greenhouse_capacity)
-        # frost strikes a farm when the region's temperature falls below threshold - microclimate
-        self.frost_margin = self.region_max(self.threshold - self.microclimate, empty=-np.inf)
-        self.weakest_greenhouse = self.region_min(np.where(self.greenhouse, self.greenhouse_capacity, np.inf))
+        # frost: temp + microclimate < threshold, i.e. -temp above microclimate - threshold
+        self.frost_thresholds = Threshold(self.slices, self.microclimate - self.threshold, strict=True)
+        self.greenhouse_thresholds = Threshold(self.slices, np.where(self.greenhouse, self.greenhouse_capacity,
+                                                                     np.inf), strict=True)
+
+    def struck(self, hour: int) -> list[tuple[int, np.ndarray]]:
+        hz = self.world.hazard
+        return [(0, self.frost_thresholds.struck(-hz.temp_c[:, hour])),
+                (1, self.greenhouse_thresholds.struck(hz.roof_load_kn_m2[:, hour])),
+                (2, self.flood_struck(hour))]
 
     def coldest_ahead(self, region: int, hour: int) -> float:
         """The lowest air temperature from `hour` until the cold spell ends (air back above THAW_C)."""

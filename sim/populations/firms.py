@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import vulnerability as vul
-from sim.populations.base import PolicyHolder, Population, lognormal
+from sim.populations.base import PolicyHolder, Population, Threshold, lognormal
 
 
 class Firm(PolicyHolder):
@@ -16,6 +16,7 @@ class Firm(PolicyHolder):
 class FirmPopulation(Population):
     name = "firms"
     agent_class = Firm
+    deterministic = frozenset({0, 3})   # roof collapse over capacity, flooding over the sill
 
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:
         regions = self.scenario.regions
@@ -32,11 +33,18 @@ class FirmPopulation(Population):
         visits = self.scenario.measures.risk_visits
         visited = (self.world.streams.generator("measures.visits.firms").random(self.n) < visits.firm_share) \
             & visits.enabled
-        self.roof_capacity = np.where(visited, self.roof_capacity * (1 + visits.roof_capacity_gain), self.roof_capacity)
-        self.pipe_factor = np.where(self.insulated, p.insulated_pipe_factor, 1.0) * np.where(
-            visited, 1 - visits.pipe_risk_cut, 1.0)
+        # the bounds come from the firms as they are without visits (visits only strengthen), so they are the
+        # same in every plan (common random numbers)
+        pipe_factor = np.where(self.insulated, p.insulated_pipe_factor, 1.0)
         self.weakest_roof = self.region_min(self.roof_capacity)
-        self.max_pipe_factor = self.region_max(self.pipe_factor)
+        self.max_pipe_factor = self.region_max(pipe_factor)
+        self.roof_capacity = np.where(visited, self.roof_capacity * (1 + visits.roof_capacity_gain), self.roof_capacity)
+        self.pipe_factor = pipe_factor * np.where(visited, 1 - visits.pipe_risk_cut, 1.0)
+        self.roof_thresholds = Threshold(self.slices, self.roof_capacity, strict=True)
+
+    def struck(self, hour: int) -> list[tuple[int, np.ndarray]]:
+        return [(0, self.roof_thresholds.struck(self.world.hazard.roof_load_kn_m2[:, hour])),
+                (3, self.flood_struck(hour))]
 
     def _region_rates(self, hour: int) -> tuple[np.ndarray, ...]:
         p, hz = self.params, self.world.hazard

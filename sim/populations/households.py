@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import vulnerability as vul
-from sim.populations.base import PolicyHolder, Population, lognormal
+from sim.populations.base import PolicyHolder, Population, Threshold, lognormal
 
 
 class Household(PolicyHolder):
@@ -19,6 +19,7 @@ class Household(PolicyHolder):
 class HouseholdPopulation(Population):
     name = "households"
     agent_class = Household
+    deterministic = frozenset({1, 2})   # roof collapse over capacity, ground floor flooded
 
     def build(self, rng: np.random.Generator, counts: list[int]) -> None:
         regions = self.scenario.regions
@@ -35,6 +36,15 @@ class HouseholdPopulation(Population):
         self.pipe_factor = np.where(insulated, p.insulated_pipe_factor, 1.0)
         self.weakest_roof = self.region_min(self.roof_capacity)
         self.max_pipe_factor = self.region_max(self.pipe_factor)
+        self.roof_thresholds = Threshold(self.slices, self.roof_capacity, strict=True)
+
+    def flood_threshold_cm(self) -> np.ndarray:
+        """Only homes on the ground floor flood with the street."""
+        return np.where(self.ground_floor, float(self.params.flood_depth_cm), np.inf)
+
+    def struck(self, hour: int) -> list[tuple[int, np.ndarray]]:
+        return [(1, self.roof_thresholds.struck(self.world.hazard.roof_load_kn_m2[:, hour])),
+                (2, self.flood_struck(hour))]
 
     def _pipe_rate(self, hour: int) -> np.ndarray:
         p = self.params
