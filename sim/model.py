@@ -136,20 +136,24 @@ class ClaimsModel(mesa.Model):
         """
         reporting = getattr(self.spec.behaviour, population.name)
         storm_end = self.hazard.storm_end_h
-        for index, kind, occurrence in incidents.records.tolist():
-            key = population.claim_key(index, kind, occurrence)
-            u = self.streams.claim_uniforms(key, N_SLOTS)
+        records = incidents.records
+        if not len(records):
+            return
+        keys = np.array([population.claim_key(i, k, o) for i, k, o in records.tolist()], dtype=np.uint64)
+        uniforms = self.streams.claim_uniforms_batch(keys, N_SLOTS)
+        for j, (index, kind, _occurrence) in enumerate(records.tolist()):
+            u = uniforms[j]
             region = int(population.region[index])
             name = population.incident_types[kind]
             incident_h = incidents.hour + float(u[Slot.INCIDENT_OFFSET])
-            claim = Claim(claim_id=len(self.claims), key=key, agent_type=population.singular,
+            claim = Claim(claim_id=len(self.claims), key=int(keys[j]), agent_type=population.singular,
                           agent_id=population.agent_id(index), region=region, incident_type=name,
                           incident_h=incident_h,
                           loss_amount=round(population.loss(index, name, incidents.hour, float(u[Slot.LOSS])), 2),
                           u=u, population=population.name, value=population.value(index),
                           bi_cover=population.bi_covered(index))
             claim.channel = choose_channel(reporting.channels, float(u[Slot.CHANNEL]))
-            delay_h = float(reporting.report_delay_h.ppf(u[Slot.REPORT_DELAY]))
+            delay_h = float(reporting.report_delay_h.ppf(float(u[Slot.REPORT_DELAY])))
             report_from = max(incident_h, float(storm_end[region])) if reporting.report_after_storm else incident_h
             self.register_claim(claim, report_from + delay_h)
 

@@ -136,7 +136,10 @@ def test_phone_line_matches_erlang_c(case: str) -> None:
     # given that a call waits, its wait is exponential with rate c mu - lambda
     pos = np.concatenate(positive_waits) * 60
     assert pos.mean() == pytest.approx(cond_wait_theory_min, rel=0.15), (pos.mean(), cond_wait_theory_min)
-    assert stats.variation(pos) == pytest.approx(1.0, abs=0.15)  # coefficient of variation 1
+    # coefficient of variation 1 (the mixture over the slowly falling call rate gives 1.0004): the waits of one
+    # run share busy periods, so each run's CV is one noisy value; their mean is tested against its own spread
+    cvs = np.array([stats.variation(w) for w in positive_waits])
+    assert abs(cvs.mean() - 1.0) <= 4 * cvs.std(ddof=1) / math.sqrt(k) + 0.02, cvs
     # utilisation: offered load over agents
     load = expected_calls / hours / MU / c
     assert float(np.mean(util)) == pytest.approx(load, rel=0.05)
