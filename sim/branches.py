@@ -125,7 +125,8 @@ class Branches:
             raise InputError(f"go back to an hour between 0 and {ex.hour}", key_path="hour")
         kept = None
         if any(a.hour >= hour for a in ex.actions):
-            kept = self._new_name(f"{name} (to hour {ex.hour})" if len(name) < 25 else "", "kept")
+            wanted = f"{name} (to hour {ex.hour})"
+            kept = self._new_name(wanted if NAME.match(wanted) and wanted not in self._all else "", "kept")
             self._all[kept] = Branch(kept, ex, b.parent, b.forked_at, f"{name} as it was before going back")
         b.exercise = ex.fork(hour)
         return kept

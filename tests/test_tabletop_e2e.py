@@ -139,7 +139,7 @@ class Room:
 
 def choose(page: Any, scope: Any, label: str, option: str) -> None:
     """Pick an option of a Vuetify select by its label."""
-    field = scope.get_by_label(label)
+    field = scope.get_by_label(label, exact=True)
     field.scroll_into_view_if_needed()
     field.click(force=True)
     page.locator(".v-menu__content.menuable__content__active").get_by_role("option", name=option, exact=True).click()
@@ -248,8 +248,7 @@ def facilitator_session(page: Any, room: Room, expect: Any, tmp_path: Path) -> N
     expect(taken.first).to_contain_text("D2 Mon 11 Dec 20:00: Call out four phone agents")
     room.measure("facilitator, decide tab")
     check_time_axes(page, main, 4)
-    room.shot("tabletop.png")
-    room.shot("tabletop-decide.png", decisions)
+    room.shot("tabletop-decide.png", main.locator(".tabletop-tab-decide"))
 
     # undo the last decision: the call-out is gone, the SMS stays
     main.get_by_role("button", name="Undo the last decision").click()
@@ -278,41 +277,48 @@ def facilitator_session(page: Any, room: Room, expect: Any, tmp_path: Path) -> N
     room.tab("Branches")
     branches = main.locator(".tabletop-branches")
     branches.get_by_label("Fork at hour").fill("20")
-    branches.get_by_label("New branch name").fill("video early")
+    branches.get_by_label("New branch name").fill("assessors round the clock")
     branches.get_by_role("button", name="Fork", exact=True).click()
     expect(clock).to_contain_text("hour 20 of 72", timeout=TIMEOUT_MS)
-    expect(main.locator(".tabletop-message")).to_contain_text("new branch video early")
+    expect(main.locator(".tabletop-message")).to_contain_text("new branch assessors round the clock")
     room.tab("Decide")
-    choose(page, decisions, "Lever", "Switch on video survey")
+    choose(page, decisions, "Lever", "Extend shifts / 24-hour duty")
+    choose(page, decisions, "Role", "assessment")
     decisions.get_by_role("button", name="Decide").click()
     expect(taken).to_have_count(2)  # the SMS from before the fork, and this one
+    expect(taken.first).to_contain_text("D2 Tue 12 Dec 02:00: Put assessment staff on roster h24")
     main.get_by_label("Run to hour").fill("26")
     main.get_by_role("button", name="Run", exact=True).click()
     expect(clock).to_contain_text("hour 26 of 72", timeout=TIMEOUT_MS)
 
-    # compare main (hour 30) and the branch (hour 26) at the same hour: 26
+    # compare main (hour 30) and the branch (hour 26) at the same hour: 26; the night shift of assessors shows
     room.tab("Branches")
     choose(page, branches, "First branch", "main")
-    choose(page, branches, "Second branch", "video early")
+    choose(page, branches, "Second branch", "assessors round the clock")
     branches.get_by_role("button", name="Compare").click()
     comparison = main.locator(".tabletop-comparison")
-    expect(comparison).to_contain_text("main and video early at the same hour: Tue 12 Dec 08:00 (hour 26)",
-                                       timeout=TIMEOUT_MS)
-    expect(comparison.locator("th")).to_contain_text(["figure", "main", "video early", "video early - main"])
+    expect(comparison).to_contain_text("main and assessors round the clock at the same hour: Tue 12 Dec 08:00 "
+                                       "(hour 26)", timeout=TIMEOUT_MS)
+    expect(comparison.locator("th")).to_contain_text(["figure", "main", "assessors round the clock",
+                                                      "assessors round the clock - main"])
+    settled = comparison.locator("tr", has_text="claims settled").locator("td")
+    assert int(settled.nth(2).inner_text()) > int(settled.nth(1).inner_text())
     check_time_axes(page, comparison, 3)
     legend = comparison.locator(".tabletop-chart").first.locator("svg g.role-legend text")
-    expect(legend).to_contain_text(["main", "video early"])
+    expect(legend).to_contain_text(["main", "assessors round the clock"])
     room.measure("facilitator, branch comparison")
     room.shot("tabletop-branches.png", branches)
 
-    # go back to hour 18 of the branch: the video decision (hour 20) is undone there, and kept in another branch
+    # go back to hour 18 of the branch: its decision (hour 20) is not taken yet there, and kept in another branch
     branches.get_by_label("Go back to hour").fill("18")
     branches.get_by_role("button", name="Go back").click()
     expect(clock).to_contain_text("hour 18 of 72", timeout=TIMEOUT_MS)
-    expect(main.locator(".tabletop-message")).to_contain_text("kept as branch video early (to hour 26)")
-    expect(branches.locator(".tabletop-branch-table")).to_contain_text("video early (to hour 26)")
+    expect(main.locator(".tabletop-message")).to_contain_text("kept as branch assessors round the clock (to hour 26)")
+    expect(branches.locator(".tabletop-branch-table")).to_contain_text("assessors round the clock as it was before")
     choose(page, main, "Branch on screen", "main")
     expect(clock).to_contain_text("hour 30 of 72", timeout=TIMEOUT_MS)
+    page.evaluate("document.querySelector('.tabletop-clockbar').scrollIntoView({block: 'start'})")
+    room.shot("tabletop.png")
 
     # debrief: objectives so far, a hot-wash note and a line of the improvement plan, then the report
     room.tab("Debrief")
