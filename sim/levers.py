@@ -125,24 +125,28 @@ def build_decision(lever: str, spec: Any, *, role: str = "", region: str = "", c
                    overrides: Mapping[str, Explained] | None = None) -> Decision:
     """The Decision of a preset lever with the form's values (title defaults to a description of it)."""
     role = role or (staff_roles(spec)[0] if staff_roles(spec) else "phone")
+    names = region_names(spec)
+    info = ROLE.get(role)
+    who = (info.person if count == 1 else info.label) if info else f"{role} staff"
+    everyone = info.label if info else f"{role} staff"
     if lever == "call_out":
         pools = role_regions(spec, role)
         where = (region if region in pools else pools[0]) if pools else None
-        default = f"Call out {count} reserve {role} staff" + (f" in {where}" if where else "")
+        default = f"Call out {count} reserve {who}" + (f" in {names.get(where, where)}" if where else "")
         kw: dict[str, Any] = {"call_out": [CallOut(role=role, count=count, region=where)]}
     elif lever == "cancel_leave":
-        default = f"Cancel leave of {role} staff"
+        default = f"Cancel leave of the {everyone}"
         kw = {"changes": {"operations": {"staff": {role: {"leave_share": 0}}}}}
     elif lever == "roster":
         rosters = list(spec.operations.rosters)
         roster = roster if roster in rosters else (rosters[-1] if rosters else roster)
-        default = f"Put {role} staff on roster {roster}"
+        default = f"Put the {everyone} on roster {roster}"
         kw = {"changes": {"operations": {"staff": {role: {"roster": roster}}}}}
     elif lever == "move":
         pools = role_regions(spec, role)
         src = from_region or (pools[0] if pools else "")
         dst = to_region or next((p for p in pools if p != src), "")
-        default = f"Move {count} {role} staff from {src} to {dst}"
+        default = f"Move {count} {who} from {names.get(src, src)} to {names.get(dst, dst)}"
         kw = {"move": [MoveStaff(role=role, from_region=src, to_region=dst, count=count, travel_h=travel_h)]}
     elif lever == "fast_track":
         limit = float(max_loss) if max_loss is not None else float(spec.operations.triage.fast_track.max_loss)

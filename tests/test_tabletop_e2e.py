@@ -286,7 +286,7 @@ def facilitator_session(page: Any, room: Room, expect: Any, tmp_path: Path) -> N
     choose(page, decisions, "Role", "assessment")
     decisions.get_by_role("button", name="Decide").click()
     expect(taken).to_have_count(2)  # the SMS from before the fork, and this one
-    expect(taken.first).to_contain_text("D2 Tue 12 Dec 02:00: Put assessment staff on roster h24")
+    expect(taken.first).to_contain_text("D2 Tue 12 Dec 02:00: Put the loss assessors on roster h24")
     main.get_by_label("Run to hour").fill("26")
     main.get_by_role("button", name="Run", exact=True).click()
     expect(clock).to_contain_text("hour 26 of 72", timeout=TIMEOUT_MS)
