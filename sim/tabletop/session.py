@@ -206,7 +206,7 @@ class Player:
         gap = self.draw_every_s
         ex = session.exercise
         while not cancel.is_set():
-            due = int((time.monotonic() - t0) * self.hours_per_s) - done
+            due = int((time.monotonic() - t0) * self.hours_per_s) + 1 - done  # the first hour at once
             if due <= 0:
                 cancel.wait(min(0.05, 1.0 / max(self.hours_per_s, 0.1)))
                 continue
