@@ -283,7 +283,7 @@ def facilitator_session(page: Any, room: Room, expect: Any, tmp_path: Path) -> N
     expect(main.locator(".tabletop-message")).to_contain_text("new branch assessors round the clock")
     room.tab("Decide")
     choose(page, decisions, "Lever", "Extend shifts / 24-hour duty")
-    choose(page, decisions, "Role", "assessment")
+    choose(page, decisions, "Role", "loss assessors")
     decisions.get_by_role("button", name="Decide").click()
     expect(taken).to_have_count(2)  # the SMS from before the fork, and this one
     expect(taken.first).to_contain_text("D2 Tue 12 Dec 02:00: Put the loss assessors on roster h24")
@@ -307,7 +307,7 @@ def facilitator_session(page: Any, room: Room, expect: Any, tmp_path: Path) -> N
     legend = comparison.locator(".tabletop-chart").first.locator("svg g.role-legend text")
     expect(legend).to_contain_text(["main", "assessors round the clock"])
     room.measure("facilitator, branch comparison")
-    room.shot("tabletop-branches.png", branches)
+    room.shot("tabletop-branches.png", comparison)
 
     # go back to hour 18 of the branch: its decision (hour 20) is not taken yet there, and kept in another branch
     branches.get_by_label("Go back to hour").fill("18")

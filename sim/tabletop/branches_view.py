@@ -15,7 +15,7 @@ from sim.tabletop.controls import Tab
 from sim.tabletop.session import Snapshot
 from sim.tabletop.vega import Chart, as_json
 
-COMPARE_W, COMPARE_H = 600, 230
+COMPARE_W, COMPARE_H = 470, 220
 
 
 def comparison_rows(c: Comparison, currency: str) -> list[tuple[str, str, str, str]]:
@@ -34,7 +34,7 @@ def comparison_specs(c: Comparison, start: object, horizon: int) -> dict[str, di
                                            ("settled", "Claims settled so far", "claims", "settled", True),
                                            ("phone", "Customers waiting on the phone", "people", "waiting_phone",
                                             False)):
-        out[name] = overlay_chart(f"{title}: {c.a} and {c.b}", unit, hourly(c.a, c.series_a, column, cum),
+        out[name] = overlay_chart(title, unit, hourly(c.a, c.series_a, column, cum),
                                   hourly(c.b, c.series_b, column, cum), start, horizon, c.hour,  # type: ignore[arg-type]
                                   COMPARE_W, COMPARE_H)
     return out
@@ -52,7 +52,7 @@ def ComparisonView(c: Comparison, snap: Snapshot) -> None:
             numeric=(1, 2, 3)))
         with solara.Row(style={"flex-wrap": "wrap", "gap": "14px"}):
             for name, spec in specs.items():
-                with solara.Div(classes=["tabletop-panel"]):
+                with solara.Div(classes=["tabletop-panel"], style={"width": f"{COMPARE_W + 110}px"}):
                     Chart(spec, f"compare-{name}")
 
 

@@ -108,7 +108,9 @@ def line_chart(title: str, unit: str, series: list[Series], start: dt.datetime, 
     x = time_axis(start, horizon_h, width)
     colour = {"field": "line", "type": "nominal", "sort": labels, "title": None,
               "scale": {"domain": labels, "range": [palette.colour(i) for i in range(len(labels))]}}
+    flat = all(v <= 0 for s in series for v in s.values if v == v)  # nothing yet: an axis from 0 to 1
     encoding: dict = {"x": x, "y": {"field": "v", "type": "quantitative", "title": unit,
+                                    "scale": {"domain": [0, 1]} if flat else {"zero": True},
                                     **({"stack": "zero"} if area else {})},
                       "color": colour,
                       "tooltip": [{"field": "when", "title": "time"}, {"field": "line", "title": "line"},

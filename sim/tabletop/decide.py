@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import solara
 
@@ -14,12 +15,28 @@ from sim.levers import (
     LEVERS,
     build_decision,
     lever_text,
+    region_names,
     regional_roles,
     role_regions,
     staff_roles,
 )
 from sim.tabletop.controls import Tab
 from sim.tabletop.session import Snapshot, Taken
+from sim.vocab import ROLE
+
+
+@solara.component
+def Choice(label: str, names: list[str], words: dict[str, str], value: str, on_value: Any,
+           style: dict[str, str] | None = None) -> None:
+    """A select that shows plain words (a role's label, a region's name) and hands back the name."""
+    shown = [words.get(n, n) for n in names]
+    back = dict(zip(shown, names, strict=True))
+    solara.Select(label, values=shown, value=words.get(value, value), on_value=lambda text: on_value(back[text]),
+                  style=style or {"max-width": "240px"})
+
+
+def role_words(roles: list[str]) -> dict[str, str]:
+    return {r: ROLE[r].label if r in ROLE else r for r in roles}
 
 
 def explain_html(text: Explained, what: str = "") -> str:
@@ -73,6 +90,7 @@ def DecisionsPanel(tab: Tab, snap: Snapshot, words: dict[str, Explained]) -> Non
     role_choices = regional_roles(spec) if key == "move" else roles
     role_now = role.value if role.value in role_choices else (role_choices[0] if role_choices else "")
     pools = role_regions(spec, role_now)
+    names = region_names(spec)
     explained = lever_text(key, spec, role_now if "role" in fields else "", words)
 
     def decide() -> None:
@@ -98,20 +116,17 @@ def DecisionsPanel(tab: Tab, snap: Snapshot, words: dict[str, Explained]) -> Non
             with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
                 if "role" in fields:
                     if role_choices:
-                        solara.Select("Role", values=role_choices, value=role_now, on_value=role.set,
-                                      style={"max-width": "220px"})
+                        Choice("Role", role_choices, role_words(role_choices), role_now, role.set)
                     else:
                         solara.Text("no role has regional pools")
                 if "region" in fields and pools:
-                    solara.Select("Region", values=pools, value=region.value if region.value in pools else pools[0],
-                                  on_value=region.set, style={"max-width": "180px"})
+                    Choice("Region", pools, names, region.value if region.value in pools else pools[0], region.set)
                 if "from_region" in fields and pools:
                     src = from_region.value if from_region.value in pools else pools[0]
-                    solara.Select("From region", values=pools, value=src, on_value=from_region.set,
-                                  style={"max-width": "180px"})
+                    Choice("From region", pools, names, src, from_region.set)
                     dst_default = next((p for p in pools if p != src), pools[0])
-                    solara.Select("To region", values=pools, value=to_region.value if to_region.value in pools
-                                  else dst_default, on_value=to_region.set, style={"max-width": "180px"})
+                    Choice("To region", pools, names, to_region.value if to_region.value in pools else dst_default,
+                           to_region.set)
                 if "count" in fields:
                     solara.InputInt("How many", value=count, style={"max-width": "130px"})
                 if "travel_h" in fields:

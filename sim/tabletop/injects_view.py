@@ -20,7 +20,7 @@ from sim.levers import (
     staff_roles,
 )
 from sim.tabletop.controls import Tab
-from sim.tabletop.decide import Explain
+from sim.tabletop.decide import Choice, Explain, role_words
 from sim.tabletop.session import Listed, Snapshot
 
 
@@ -90,13 +90,13 @@ def InjectsPanel(tab: Tab, snap: Snapshot) -> None:
             solara.InputText("Inject title", value=title)
             with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
                 if "role" in fields:
-                    solara.Select("Role", values=roles, value=role, style={"max-width": "220px"})
+                    Choice("Role", roles, role_words(roles), role.value, role.set)
                 if "region" in fields:
                     regions = [EVERY_REGION, *spec.region_ids]
                     if "role" in fields:
                         regions = [EVERY_REGION, *role_regions(spec, role.value)]
-                    solara.Select("Region", values=regions, value=region.value if region.value in regions else
-                                  EVERY_REGION, on_value=region.set, style={"max-width": "220px"})
+                    Choice("Region", regions, region_names(spec), region.value if region.value in regions else
+                           EVERY_REGION, region.set)
                 if "factor" in fields:
                     solara.InputFloat("Factor", value=factor, style={"max-width": "120px"})
                 if "share" in fields:
