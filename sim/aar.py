@@ -91,7 +91,7 @@ def build(ex: Exercise, cf: Exercise | None = None, drill: Drill | None = None, 
     window = drill.spec.evaluation.response_window_h if drill else 6
     worth = worth if worth is not None else decision_worth(ex.log(), ex.file, seeds, progress)
     results = evaluate(ex, drill.spec.objectives) if drill else []
-    detected = [(w.title, e.figure.label, e.verdict) for w in worth if w.index != ALL_DECISIONS
+    detected = [(w.title, e.figure.label, e.verdict, e.shown(cur)) for w in worth if w.index != ALL_DECISIONS
                 for e in w.detectable() if e.verdict in ("better", "worse")]
     strengths, areas = strengths_and_areas(ex, results, detected)
     mk = marks(ex)

@@ -96,9 +96,10 @@ ABANDONMENT_HIGH = 0.2
 
 
 def strengths_and_areas(ex: Exercise, results: list[ObjectiveResult],
-                        worth: list[tuple[str, str, str]] | None = None) -> tuple[list[str], list[str]]:
+                        worth: list[tuple[str, str, str, str]] | None = None) -> tuple[list[str], list[str]]:
     """Strengths and areas for improvement derived from the objectives, the figures and the decisions' worth
-    (`worth`: decision title, figure label, verdict 'better'/'worse' for detectable differences)."""
+    (`worth`: decision title, figure label, verdict 'better'/'worse', the difference as shown, for detectable
+    differences only)."""
     currency = ex.model.spec.currency
     strengths, areas = [], []
     for r in results:
@@ -119,9 +120,11 @@ def strengths_and_areas(ex: Exercise, results: list[ObjectiveResult],
         worst = max(set(stages), key=stages.count)
         areas.append(f"The {STAGE_SHORT[worst]} stage was the bottleneck in {stages.count(worst)} of {ex.hour} hours: "
                      "the capacity there decides how fast claims settle.")
-    for title, what, verdict in worth or []:
-        (strengths if verdict == "better" else areas).append(
-            f"The decision '{title}' made {what} {verdict} (a detectable difference over the seeds tried).")
+    for title, what, verdict, shown in worth or []:
+        better = verdict == "better"
+        (strengths if better else areas).append(
+            f"'{title}' {'improved' if better else 'worsened'} {what}: {shown}, a detectable difference over the "
+            "seeds tried.")
     if not strengths:
         strengths.append("No figure stood out as a strength in this exercise.")
     return strengths, areas
