@@ -30,8 +30,9 @@ def ObjectivesTable(results: list[ObjectiveResult], currency: str) -> None:
     if not results:
         solara.Text("No objectives: start the page with an exercise file (--exercise) to set them.")
         return
-    solara.HTML(tag="div", unsafe_innerHTML=html_table(["", "objective", "target", "so far", "status"],
-                                                       objective_rows(results, currency), "tabletop-objectives"))
+    solara.HTML(tag="div", unsafe_innerHTML=html_table(
+        ["", "objective", "target", "so far", "status"], objective_rows(results, currency), "tabletop-objectives",
+        row_classes=["tabletop-status-" + r.status.replace(" ", "-") for r in results]))
 
 
 def _guarded(make: Callable[[], str], what: str) -> Callable[[], str]:

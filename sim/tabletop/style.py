@@ -53,9 +53,9 @@ html, body, .v-application {{ font-size: {BASE_PX}px !important; color: {palette
 .tabletop-chart {{ min-height: 120px; }}
 .tabletop-chart .vega-embed {{ font-size: {CHART_LABEL_PX}px; }}
 #vg-tooltip-element {{ font-size: 18px !important; }}
-.tabletop-status-met {{ color: #006644; font-weight: 700; }}
-.tabletop-status-partly-met {{ color: #8A5A00; font-weight: 700; }}
-.tabletop-status-not-met {{ color: #A32100; font-weight: 700; }}
-.tabletop-status-not-measured {{ color: #444; font-weight: 700; }}
+tr.tabletop-status-met td:last-child {{ color: #006644; font-weight: 700; }}
+tr.tabletop-status-partly-met td:last-child {{ color: #8A5A00; font-weight: 700; }}
+tr.tabletop-status-not-met td:last-child {{ color: #A32100; font-weight: 700; }}
+tr.tabletop-status-not-measured td:last-child {{ color: #444444; font-weight: 700; }}
 a.tabletop-link {{ font-size: {BASE_PX}px; font-weight: 700; color: {palette.COLOURS[0]}; }}
 """
