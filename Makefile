@@ -35,8 +35,10 @@ validate: setup
 regress: setup
 	$(BIN)/claimsim regress --workers 2 --junit results/regress/junit.xml --report results/regress/report.md
 
+# The shipped exercise (docs/TABLETOP.md); EXERCISE=path/to/exercise.yaml for another.
+EXERCISE ?= scenarios/exercises/city-blizzard-morning/exercise.yaml
 tabletop: setup
-	$(BIN)/claimsim tabletop scenarios/tabletop-city-blizzard.yaml --plan $(PLAN) --seed $(SEED)
+	$(BIN)/claimsim tabletop --exercise $(EXERCISE)
 
 lint: setup
 	$(BIN)/ruff check sim tests benchmarks

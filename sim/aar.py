@@ -1,265 +1,262 @@
-"""After-action report of a tabletop exercise: timeline, figures achieved, and what the decisions were worth.
+"""After-action report and improvement plan of a tabletop exercise (HTML and Markdown, printable).
 
-The counterfactual is the same exercise (same scenario, plan, seed and injects, including injects fired by
-hand) with no decisions, run to the same hour: the difference between the two is what the room's decisions
-did, not noise. The same report comes from the page (download) and from `claimsim tabletop --replay`.
+Sections: the exercise in brief; each objective met, partly met or not met with its figure; strengths and
+areas for improvement derived from the figures; the timeline; the MSEL with the actions expected and those
+taken; what each decision was worth against the same exercise without it, over several seeds with intervals
+("no detectable difference" where the seeds disagree); the figures at the end of play; one chart per figure;
+the hot-wash notes; and the improvement plan (action, owner, due date). The same report comes from the page
+and from `claimsim tabletop --replay`, and the same log always gives the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from sim import fmt
+from sim.aar_charts import Chart, Line, draw, series_line
+from sim.aar_render import Block, render_html, render_markdown
+from sim.exercise_log import beside
+from sim.figures import figure
+from sim.injects import inject_text
+from sim.objectives import evaluate, strengths_and_areas
+from sim.situation import STAFFED, STAGE_SHORT, marks
+from sim.worth import ALL_DECISIONS, NO_DIFFERENCE, DecisionWorth, decision_worth
 
 if TYPE_CHECKING:
     from sim.exercise import Exercise
+    from sim.exercise_file import Drill
 
-# (label, getter, unit, lower is better)
-KEY_FIGURES: list[tuple[str, str, str, bool]] = [
-    ("claims reported", "claims_total", "", True),
-    ("claims settled", "claims_settled", "", False),
-    ("claims open", "claims_open", "", True),
-    ("settlement latency p50", "settlement_latency_hours.p50", "h", True),
-    ("settlement latency p90", "settlement_latency_hours.p90", "h", True),
-    ("settlement latency mean", "settlement_latency_hours.mean", "h", True),
-    ("time to first contact, mean", "first_contact_hours.mean", "h", True),
-    ("time to first payment, mean", "first_payment_hours.mean", "h", True),
-    ("phone abandonment", "abandonment_rate", "share", True),
-    ("phone service level (20 s)", "service_level_20s", "share", False),
-    ("peak backlog", "backlog.peak", "", True),
-    ("cost", "cost.total", "currency", True),
-]
-PLOT_DPI = 90
-PNG_META = {"Software": None}  # no version string in the files: the same figures give the same bytes
+FINAL_FIGURES = ("claims", "claims_settled", "claims_open", "latency_p50", "latency_p90", "first_contact_mean",
+                 "first_payment_mean", "paid_7d", "abandonment", "service_level_20s", "lost_customers",
+                 "peak_backlog", "cost")
+DEFAULT_SEEDS = 5
+BLANK_PLAN_ROWS = 3
 
 
-def get(figures: dict[str, Any], path: str) -> float | None:
-    node: Any = figures
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return None if node is None else float(node)
+def drill_of(ex: Exercise) -> Drill | None:
+    """The exercise file the exercise was played from, if any."""
+    if not ex.exercise_path:
+        return None
+    from sim.exercise_file import load_exercise
+
+    return load_exercise(ex.exercise_path)
 
 
-def _fmt(v: float | None, unit: str) -> str:
-    if v is None or v != v:
-        return "n/a"
-    if unit == "share":
-        return f"{100 * v:.1f}%"
-    if unit == "h":
-        return f"{v:.1f} h"
-    return f"{v:,.0f}"
-
-
-def figure_rows(ex: Exercise, cf: Exercise) -> list[dict[str, Any]]:
-    """Key figures of the exercise, of its counterfactual with no decisions, and the difference."""
-    a, b = ex.figures(), cf.figures()
-    rows = []
-    for label, path, unit, lower in KEY_FIGURES:
-        x, y = get(a, path), get(b, path)
-        diff = None if x is None or y is None or x != x or y != y else x - y
-        better = None if not diff else ((diff < 0) == lower)
-        rows.append({"figure": label, "key": path, "unit": unit, "exercise": x, "no_decisions": y, "difference": diff,
-                     "decisions_helped": better})
-    return rows
-
-
-def timeline(ex: Exercise) -> list[dict[str, Any]]:
-    """Injects and decisions in the order they took effect, with the simulated time."""
-    import datetime as dt
-
-    start = ex.model.spec.start
-    out = []
-    for item in ex.feed:
-        if item.kind in ("inject", "decision"):
-            out.append({"hour": item.hour, "time": (start + dt.timedelta(hours=item.hour)).strftime("%d %b %H:%M"),
-                        "kind": item.kind, "text": item.text})
-    for action in ex.actions:
-        if action.kind == "decision" and action.decision is not None:
-            d = action.decision
-            for row in out:
-                if row["kind"] == "decision" and row["hour"] == action.hour and row["text"].startswith(d.title) \
-                        and "why" not in row:
-                    row.update(by=d.by, why=d.why, wall_time=d.wall_time)
-                    break
-    return out
-
-
-def plots(ex: Exercise, cf: Exercise) -> dict[str, bytes]:
-    """PNG bytes of the report's plots."""
-    out: dict[str, bytes] = {}
+def charts(ex: Exercise, cf: Exercise) -> dict[str, bytes]:
+    """PNG bytes of the report's charts, one figure each."""
     s, c = ex.series(), cf.series()
-    marks = [(i["hour"], i["kind"]) for i in timeline(ex)]
-
-    def mark(ax: Any) -> None:
-        for h, kind in marks:
-            ax.axvline(h, color="tab:red" if kind == "decision" else "tab:purple", lw=0.8, ls="--", alpha=0.7)
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(s["hour"], s["backlog_open"], label="exercise (with decisions)", color="C0")
-    ax.plot(c["hour"], c["backlog_open"], label="same storm, no decisions", color="C7", ls=":")
-    mark(ax)
-    ax.set_xlabel("hour of the exercise")
-    ax.set_ylabel("open claims")
-    ax.set_title("Backlog: dashed lines are decisions (red) and injects (purple)")
-    ax.legend(loc="upper left")
-    out["backlog.png"] = _png(fig)
-
-    fig, ax = plt.subplots(figsize=(9, 4))
+    spec = ex.model.spec
+    played, none = "as played", "same storm, no decisions"
+    made = [
+        Chart("open-claims.png", "Open claims (reported, not yet settled)", "claims",
+              [series_line(played, s, "backlog_open"), series_line(none, c, "backlog_open")]),
+        Chart("settled.png", "Claims settled so far", "claims",
+              [series_line(played, s, "settled", cumulative=True), series_line(none, c, "settled", cumulative=True)]),
+        Chart("phone-waiting.png", "Customers waiting on the phone", "customers",
+              [series_line(played, s, "waiting_phone"), series_line(none, c, "waiting_phone")]),
+        Chart("stages.png", "Claims at each stage, as played", "claims",
+              [series_line(STAGE_SHORT[st], s, f"backlog_{st}") for st in STAFFED]),
+        Chart("staff.png", "Staff on duty by role, as played", "people",
+              [series_line(figure_label(r), s, f"on_duty_{r}") for r in spec.operations.staff]),
+    ]
     storm = ex.storm()
-    for i, region in enumerate(storm.columns):
-        ax.plot(np.arange(len(storm)), storm[region], color=f"C{i}", label=region)
-    ax.axvline(ex.hour, color="k", lw=1)
-    mark(ax)
-    ax.set_xlabel("hour of the exercise")
-    ax.set_ylabel("snowfall cm/h + ice mm/h")
-    ax.set_title("Storm by region (black line: the hour reached)")
-    ax.legend(loc="upper right")
-    out["storm.png"] = _png(fig)
-
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for i, role in enumerate(("phone", "field_survey", "assessment", "approval")):
-        ax.plot(s["hour"], s[f"waiting_{role}"], color=f"C{i}", label=f"waiting: {role}")
-        ax.plot(s["hour"], s[f"on_duty_{role}"], color=f"C{i}", ls=":", label=f"on duty: {role}")
-    mark(ax)
-    ax.set_xlabel("hour of the exercise")
-    ax.set_ylabel("jobs waiting / staff on duty")
-    ax.set_title("Queues and staff on duty by role")
-    ax.legend(loc="upper left", fontsize=7, ncol=2)
-    out["queues.png"] = _png(fig)
-    return out
+    made.append(Chart("storm.png", "Snowfall by region (as known at the end of play)", "cm per hour",
+                      [Line(r, np.arange(len(storm), dtype=float), storm[r].to_numpy(dtype=float))
+                       for r in storm.columns]))
+    mk = marks(ex)
+    return {ch.name: draw(ch, spec.start, ex.horizon, mk, ex.hour) for ch in made}
 
 
-def _png(fig: Any) -> bytes:
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PLOT_DPI, metadata=PNG_META)
-    plt.close(fig)
-    return buf.getvalue()
+def figure_label(role: str) -> str:
+    from sim.vocab import ROLE
+
+    return ROLE[role].label
 
 
-def summary(ex: Exercise, cf: Exercise | None = None) -> dict[str, Any]:
-    """Everything in the report as data (figures.json): deterministic for a given exercise log."""
+def build(ex: Exercise, cf: Exercise | None = None, drill: Drill | None = None, n_seeds: int | None = None,
+          worth: list[DecisionWorth] | None = None,
+          progress: Callable[[int, int], None] | None = None) -> tuple[list[Block], dict[str, bytes], dict[str, Any]]:
+    """The report as blocks, its charts, and everything in it as data (figures.json)."""
     cf = cf or ex.counterfactual()
-    return {"scenario": ex.model.spec.name, "scenario_sha256": ex.file.sha256, "plan": ex.plan, "seed": ex.seed,
+    drill = drill if drill is not None else drill_of(ex)
+    spec = ex.model.spec
+    cur = spec.currency
+    seeds = n_seeds or (drill.spec.evaluation.seeds if drill else DEFAULT_SEEDS)
+    window = drill.spec.evaluation.response_window_h if drill else 6
+    worth = worth if worth is not None else decision_worth(ex.log(), ex.file, seeds, progress)
+    results = evaluate(ex, drill.spec.objectives) if drill else []
+    detected = [(w.title, e.figure.label, e.verdict, e.shown(cur)) for w in worth if w.index != ALL_DECISIONS
+                for e in w.detectable() if e.verdict in ("better", "worse")]
+    strengths, areas = strengths_and_areas(ex, results, detected)
+    mk = marks(ex)
+    title = drill.spec.title if drill else spec.name
+    blocks = [Block("h1", f"After-action report: {title}"),
+              Block("p", f"Scenario {spec.name}, plan {ex.plan}, seed {ex.seed}; played from "
+                         f"{fmt.when(spec.start, 0)} to {fmt.when(spec.start, ex.hour)} (hour {ex.hour} of "
+                         f"{ex.horizon}). Scenario sha256 {ex.file.sha256[:12]}.")]
+    if drill and drill.spec.description:
+        blocks.append(Block("p", drill.spec.description.strip()))
+
+    blocks.append(Block("h2", "Objectives"))
+    if results:
+        blocks.append(Block("table", header=["", "objective", "capability", "target", "result", "status"], rows=[
+            [r.objective.id, r.objective.title, r.objective.capability or "-",
+             ("at most " if r.objective.lower_is_better else "at least ") + r.shown(r.objective.target, cur)
+             + f" (partly: {r.shown(r.objective.partly_bound, cur)})",
+             "n/a" if r.value is None else r.shown(currency=cur) + (f" ({r.where})" if r.where else ""),
+             r.status.upper()] for r in results]))
+    else:
+        blocks.append(Block("p", "This exercise had no exercise file, so no objectives were set."))
+    blocks += [Block("h2", "Strengths"), Block("list", items=strengths),
+               Block("h2", "Areas for improvement"), Block("list", items=areas or ["None found in the figures."])]
+
+    blocks.append(Block("h2", "Timeline"))
+    if mk:
+        blocks.append(Block("table", header=["mark", "simulated time", "what"], rows=[
+            [m.code, fmt.when(spec.start, m.hour), f"{m.kind}: {m.title}"] for m in mk]))
+    else:
+        blocks.append(Block("p", "No injects fired and no decisions taken."))
+    blocks += msel_blocks(ex, window)
+    blocks += worth_blocks(worth, seeds, cur)
+
+    blocks += [Block("h2", "Figures at the end of play"),
+               Block("p", f"This storm (seed {ex.seed}) as played, and the same storm and injects with none of the "
+                          "decisions. One seed is one storm's luck: what the decisions were worth is in the section "
+                          "above."),
+               Block("table", header=["figure", "as played", "no decisions", "difference"], rows=[
+                   [f.label, f.format(f.value(ex.figures()), cur), f.format(f.value(cf.figures()), cur),
+                    _diff(f, ex.figures(), cf.figures(), cur)] for f in (figure(n) for n in FINAL_FIGURES)])]
+    pngs = charts(ex, cf)
+    blocks.append(Block("h2", "Charts"))
+    blocks.append(Block("p", "Dashed vertical lines: injects (I) and decisions (D) of the timeline; the solid line is "
+                             "the hour play stopped."))
+    blocks += [Block("img", name=name) for name in pngs]
+
+    blocks.append(Block("h2", "Hot wash: what the room said"))
+    if ex.notes:
+        blocks.append(Block("table", header=["simulated time", "branch", "by", "note"], rows=[
+            [fmt.when(spec.start, n.hour), n.branch or "main", n.by or "-", n.text] for n in ex.notes]))
+    else:
+        blocks.append(Block("p", "No notes were taken during play."))
+    blocks.append(Block("h2", "Improvement plan"))
+    plan_rows = [[i.action, i.owner or "-", i.due.isoformat() if i.due else "-", i.objective or "-"]
+                 for i in ex.improvements]
+    plan_rows += [["", "", "", ""]] * (BLANK_PLAN_ROWS if not plan_rows else 0)
+    blocks.append(Block("table", header=["action", "owner", "due date", "objective"], rows=plan_rows))
+    blocks += [Block("h2", "Reproduce"),
+               Block("p", "claimsim tabletop --replay exercise-log.yaml --out DIR re-runs this exercise from its log "
+                          "and writes this report again, byte for byte.")]
+
+    data = {"scenario": spec.name, "scenario_sha256": ex.file.sha256, "plan": ex.plan, "seed": ex.seed,
             "reached_h": ex.hour, "clock": ex.clock().isoformat(), "figures": ex.figures(),
-            "counterfactual_figures": cf.figures(), "comparison": figure_rows(ex, cf),
-            "timeline": [{k: v for k, v in row.items() if k != "wall_time"} for row in timeline(ex)],
+            "counterfactual_figures": cf.figures(),
+            "objectives": [{"id": r.objective.id, "title": r.objective.title, "value": r.value, "status": r.status,
+                            "where": r.where} for r in results],
+            "strengths": strengths, "areas_for_improvement": areas,
+            "timeline": [{"code": m.code, "hour": m.hour, "kind": m.kind, "title": m.title} for m in mk],
+            "decisions": [{"title": w.title, "hour": w.hour, "seeds": w.seeds, "effects": {
+                e.figure.name: {"mean": e.interval.mean, "low": e.interval.low, "high": e.interval.high,
+                                "verdict": e.verdict} for e in w.effects}} for w in worth],
+            "notes": [n.model_dump(mode="json") for n in ex.notes],
+            "improvements": [i.model_dump(mode="json") for i in ex.improvements],
             "feed": [f.line() for f in ex.feed]}
+    return blocks, pngs, data
+
+
+def _diff(f: Any, a: dict[str, Any], b: dict[str, Any], cur: str) -> str:
+    x, y = f.value(a), f.value(b)
+    return fmt.NA if x is None or y is None else f.format_diff(x - y, cur)
+
+
+def msel_blocks(ex: Exercise, window_h: int) -> list[Block]:
+    """The MSEL: each scheduled inject, what it was expected to change and to prompt, and the decisions taken
+    within `window_h` hours of it firing."""
+    if not ex.injects:
+        return []
+    spec = ex.model.spec
+    names = {r.id: r.name or r.id for r in spec.regions}
+    fired = {id(inj): hour for hour, inj, _ in ex.fired}
+    decisions = [m for m in marks(ex) if m.kind == "decision"]
+    rows = []
+    for i, inj in enumerate(ex.injects):
+        hour = fired.get(id(inj))
+        by_hand = next((a.hour for a in ex.actions if a.kind == "inject" and a.scheduled == i), None)
+        hour = by_hand if by_hand is not None else hour
+        text = inject_text(inj, names)
+        taken = [f"{m.code} {m.title}" for m in decisions if hour is not None and hour <= m.hour <= hour + window_h]
+        rows.append([inj.id or f"M{i + 1}", f"{fmt.when(spec.start, inj.at_h)}: {inj.title}",
+                     f"{text.description} Expected: {text.expected_effect}",
+                     "; ".join(inj.expected_actions or []) or "-",
+                     "not fired" if hour is None else fmt.when(spec.start, hour),
+                     "; ".join(taken) or "none"])
+    return [Block("h2", "Master scenario events list"),
+            Block("p", f"Decisions taken are those within {window_h} hours after the inject fired."),
+            Block("table", header=["", "inject", "what and expected effect", "expected player actions", "fired",
+                                   "decisions taken"], rows=rows)]
+
+
+def worth_blocks(worth: list[DecisionWorth], seeds: int, cur: str) -> list[Block]:
+    out = [Block("h2", "What the decisions were worth")]
+    if not worth:
+        return out + [Block("p", "No decisions were taken.")]
+    out.append(Block("p", f"Each decision against the same exercise without it (every other action kept), replayed "
+                          f"with {seeds} seeds: the mean difference (as played minus without it) with its 95% "
+                          f"interval. '{NO_DIFFERENCE}' where the interval covers zero (the seeds disagree)."))
+    for w in worth:
+        when = "" if w.index == ALL_DECISIONS else f" (hour {w.hour}" + (f", proposed by {w.by}" if w.by else "") + ")"
+        out.append(Block("h3", f"{w.title}{when}"))
+        out.append(Block("table", header=["figure", "difference (95% interval)", "verdict"], rows=[
+            [e.figure.label, e.shown(cur), e.verdict] for e in w.effects]))
+    return out
 
 
 def report_markdown(ex: Exercise, images: str = "inline", cf: Exercise | None = None,
-                    pngs: dict[str, bytes] | None = None) -> str:
-    """The report in Markdown; plots inline as data URIs (a single file) or as `images="files"` links."""
-    cf = cf or ex.counterfactual()
-    pngs = pngs if pngs is not None else plots(ex, cf)
-
-    def img(name: str, alt: str) -> str:
-        if images == "files":
-            return f"![{alt}]({name})"
-        return f"![{alt}](data:image/png;base64,{base64.b64encode(pngs[name]).decode()})"
-
-    spec = ex.model.spec
-    lines = [f"# After-action report: {spec.name}", "",
-             f"Plan `{ex.plan}`, seed {ex.seed}; played to hour {ex.hour} of {ex.horizon} "
-             f"({ex.clock():%d %b %Y %H:%M}). Scenario sha256 `{ex.file.sha256[:12]}`.", "",
-             "## Timeline", ""]
-    tl = timeline(ex)
-    if not tl:
-        lines.append("No injects fired and no decisions taken.")
-    else:
-        lines += ["| hour | time | what | detail |", "|---|---|---|---|"]
-        for row in tl:
-            who = f" - proposed by {row['by']}" if row.get("by") else ""
-            why = f"; why: {row['why']}" if row.get("why") else ""
-            lines.append(f"| {row['hour']} | {row['time']} | {row['kind']} | {row['text']}{who}{why} |")
-    lines += ["", "## Figures achieved, and the same storm with no decisions", "",
-              "Same scenario, plan, seed and injects, with none of the room's decisions, to the same hour.", "",
-              "| figure | exercise | no decisions | difference |", "|---|---|---|---|"]
-    for r in figure_rows(ex, cf):
-        d = r["difference"]
-        diff = "n/a" if d is None else ("0" if d == 0 else (
-            f"{'+' if d > 0 else '-'}{_fmt(abs(d), r['unit'])}" + (" (better)" if r["decisions_helped"] else
-                                                                    " (worse)")))
-        lines.append(f"| {r['figure']} | {_fmt(r['exercise'], r['unit'])} | {_fmt(r['no_decisions'], r['unit'])} "
-                     f"| {diff} |")
-    lines += ["", img("backlog.png", "backlog"), "", img("storm.png", "storm"), "", img("queues.png", "queues"), "",
-              "## Feed", ""]
-    lines += [f"- {f.line()}" for f in ex.feed] or ["(empty)"]
-    lines += ["", "## Reproduce", "",
-              "Save the exercise log and run `claimsim tabletop SCENARIO --replay exercise-log.yaml --out DIR`: the "
-              "same figures, byte for byte.", ""]
-    return "\n".join(lines)
+                    pngs: dict[str, bytes] | None = None, **kw: Any) -> str:
+    """The report in Markdown; charts inline as data URIs (a single file) or as `images="files"` links."""
+    blocks, made, _ = build(ex, cf, **kw)
+    return render_markdown(blocks, pngs or made, images)
 
 
-def report_html(ex: Exercise, cf: Exercise | None = None) -> str:
-    """A self-contained HTML page of the report (plots embedded)."""
-    md = report_markdown(ex, "inline", cf)
-    body = []
-    in_table = False
-    for line in md.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-"):
-                continue
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-                body.append("<tr>" + "".join(f"<th>{c}</th>" for c in cells) + "</tr>")
-            else:
-                body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("![") and "](data:" in line:
-            alt, src = line[2:].split("](", 1)
-            body.append(f'<p><img alt="{html.escape(alt)}" src="{src[:-1]}"></p>')
-        elif line.startswith("- "):
-            body.append(f"<div>{html.escape(line[2:])}</div>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line).replace('`', '')}</p>")
-    if in_table:
-        body.append("</table>")
-    style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}img{max-width:100%}")
-    title = html.escape(f"After-action report: {ex.model.spec.name}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
-            f"<body>{''.join(body)}</body></html>\n")
+def report_html(ex: Exercise, cf: Exercise | None = None, **kw: Any) -> str:
+    """A self-contained, printable HTML page of the report (charts embedded)."""
+    blocks, pngs, _ = build(ex, cf, **kw)
+    return render_html(blocks, pngs)
 
 
-def write_report(ex: Exercise, out: Path) -> Path:
+def write_report(ex: Exercise, out: Path, drill: Drill | None = None, n_seeds: int | None = None,
+                 progress: Callable[[int, int], None] | None = None, force: bool = False) -> Path:
     """Write report.md (+ PNGs), report.html, figures.json and exercise-log.yaml into `out` (atomically)."""
     from sim.files import atomic_dir
 
     out = Path(out)
-    with atomic_dir(out) as tmp:
-        cf = ex.counterfactual()
-        pngs = plots(ex, cf)
-        for name, data in pngs.items():
-            (tmp / name).write_bytes(data)
-        (tmp / "report.md").write_text(report_markdown(ex, "files", cf, pngs))
-        (tmp / "report.html").write_text(report_html(ex, cf))
-        (tmp / "figures.json").write_text(json.dumps(summary(ex, cf), indent=2, sort_keys=True, default=_json) + "\n")
-        (tmp / "exercise-log.yaml").write_text(ex.log_yaml())
+    blocks, pngs, data = build(ex, drill=drill, n_seeds=n_seeds, progress=progress)
+    with atomic_dir(out, force) as tmp:
+        for name, png in pngs.items():
+            (tmp / name).write_bytes(png)
+        (tmp / "report.md").write_text(render_markdown(blocks, pngs, "files"), encoding="utf-8")
+        (tmp / "report.html").write_text(render_html(blocks, pngs), encoding="utf-8")
+        (tmp / "figures.json").write_text(json.dumps(data, indent=2, sort_keys=True, default=_json) + "\n",
+                                          encoding="utf-8")
+        (tmp / "exercise-log.yaml").write_text(ex.log_yaml(), encoding="utf-8")
     return out
+
+
+def exercise_path_for(log_path: Path, named: str | None) -> str | None:
+    """The exercise file a log names, as a path to read (relative to the log's folder)."""
+    return None if not named else str(beside(Path(log_path), named))
 
 
 def _json(x: Any) -> Any:
     if isinstance(x, np.generic):
         return x.item()
     raise TypeError(type(x))
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()

@@ -17,25 +17,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from sim import __version__
 from sim.errors import InputError
+from sim.exercise_log import LOG_VERSION, Action, ExerciseLog, HotWashNote, Improvement, log_yaml, read_log
 from sim.injects import apply_decision, apply_inject, start_hour
 from sim.inputs import key_path, line_of, read_document
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
 from sim.scenario import Decision, Inject, InjectsFile, ScenarioFile, inject_problems, load_scenario
 
-LOG_VERSION = 1
+__all__ = ["LOG_VERSION", "Action", "Exercise", "ExerciseLog", "FeedItem", "HotWashNote", "Improvement",
+           "figures_digest", "read_injects", "read_log"]
 
 
 @dataclass
@@ -48,35 +47,6 @@ class FeedItem:
 
     def line(self) -> str:
         return f"h{self.hour:>3} {self.kind}: {self.text}"
-
-
-class Action(BaseModel):
-    """One thing the room did: fire an inject by hand, or take a decision."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: str = Field(pattern="^(inject|decision)$")
-    hour: int = Field(ge=0)
-    inject: Inject | None = None
-    scheduled: int | None = None  # index of the scheduled inject fired ahead of its time
-    decision: Decision | None = None
-
-
-class ExerciseLog(BaseModel):
-    """What makes an exercise reproducible; saved as YAML, replayed by `claimsim tabletop --replay`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: int = LOG_VERSION
-    scenario: str
-    scenario_sha256: str
-    plan: str = "baseline"
-    seed: int = Field(ge=0)
-    hours: int | None = None
-    reached_h: int = 0
-    injects: list[Inject] = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
-    claimsim: str = __version__
 
 
 def read_injects(path: Path, file: ScenarioFile) -> list[Inject]:
@@ -115,8 +85,12 @@ class Exercise:
         self.actions: list[Action] = []
         self.feed: list[FeedItem] = []
         self.fired: list[tuple[int, Inject, bool]] = []  # (hour, inject, by hand)
+        self.notes: list[HotWashNote] = []
+        self.improvements: list[Improvement] = []
+        self.exercise_path: str | None = None  # the exercise file, when the exercise has one
         self._alerts: set[str] = set()
         self._figures_cache: tuple[int, int, dict[str, Any]] | None = None
+        self._history: dict[int, dict[str, Any]] = {}  # figures at past hours (for same-hour comparisons)
         self._scan = 0
         self._last_placed: dict[int, float] = {}
         self._registered = self._closed = 0
@@ -182,9 +156,7 @@ class Exercise:
 
     def decide(self, decision: Decision) -> str:
         """Take a decision now: it changes the plan from the current hour."""
-        decision = decision.model_copy(update={
-            "at_h": float(self.hour),
-            "wall_time": decision.wall_time or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()})
+        decision = decision.model_copy(update={"at_h": float(self.hour), "wall_time": decision.wall_time or _now()})
         return self._apply_decision(decision)
 
     def _apply_inject(self, inject: Inject, by_hand: bool) -> str:
@@ -192,7 +164,7 @@ class Exercise:
         self.model.log.add(self.model.env.now, -1, Ev.INJECT, value=float(len(self.fired)))
         self.fired.append((self.hour, inject, by_hand))
         self.feed.append(FeedItem(self.hour, "inject", f"{inject.title}: {text}" + (" (by hand)" if by_hand else "")))
-        self._figures_cache = None
+        self._changed()
         return text
 
     @property
@@ -210,6 +182,7 @@ class Exercise:
             res = runner.collect(self.model, self.file)
             self._figures_cache = (key[0], key[1], {"figures": res.summary["figures"], "series": res.series,
                                                     "claims": res.claims})
+            self._history[self.hour] = res.summary["figures"]
         return self._figures_cache[2]["figures"]
 
     def series(self) -> pd.DataFrame:
@@ -236,10 +209,16 @@ class Exercise:
             out[f"reports_{t}"] = np.bincount(rep.astype(int), minlength=self.hour)[:self.hour]
         return out
 
-    def storm(self) -> pd.DataFrame:
-        """The storm over the whole horizon (as the exercise knows it now), one column per region."""
+    def storm(self, variable: str | None = None) -> pd.DataFrame:
+        """The storm over the whole horizon (as the exercise knows it now), one column per region: snowfall
+        (cm/h) plus freezing rain (mm/h), or one of `snowfall_cm_h`, `ice_mm_h` alone."""
         hz = self.model.hazard
-        return pd.DataFrame({r: hz.snowfall_cm_h[i] + hz.ice_mm_h[i] for i, r in enumerate(hz.region_ids)})
+        if variable is None:
+            return pd.DataFrame({r: hz.snowfall_cm_h[i] + hz.ice_mm_h[i] for i, r in enumerate(hz.region_ids)})
+        if variable not in ("snowfall_cm_h", "ice_mm_h"):
+            raise InputError(f"storm variable '{variable}': snowfall_cm_h or ice_mm_h", key_path="variable")
+        values = getattr(hz, variable)
+        return pd.DataFrame({r: values[i] for i, r in enumerate(hz.region_ids)})
 
     def last_hour(self) -> dict[str, float]:
         """Phone service in the hour just simulated: calls, share answered within 20 s, share abandoned."""
@@ -307,21 +286,35 @@ class Exercise:
                 self._alerts.add(tag)
                 self.feed.append(FeedItem(h, "alert", f"backlog passed {level:,} open claims"))
 
-    # ------------------------------------------------------------------ log, replay, fork
+    # ------------------------------------------------------------------ what the room wrote
 
-    def log(self) -> ExerciseLog:
-        return ExerciseLog(scenario=str(self.file.path), scenario_sha256=self.file.sha256, plan=self.plan,
-                           seed=self.seed, hours=self.hours, reached_h=self.hour, injects=self.injects,
-                           actions=self.actions)
+    def note(self, text: str, by: str = "", branch: str = "", wall_time: str | None = None) -> HotWashNote:
+        """A hot-wash note at the current hour (it changes nothing in the simulation)."""
+        note = HotWashNote(hour=self.hour, text=text.strip(), by=by.strip(), branch=branch,
+                           wall_time=wall_time or _now())
+        self.notes.append(note)
+        return note
 
-    def log_yaml(self) -> str:
-        from ruamel.yaml import YAML
+    def plan_improvement(self, action: str, owner: str = "", due: dt.date | str | None = None,
+                         objective: str = "") -> Improvement:
+        """A line of the improvement plan (action, owner, due date)."""
+        item = Improvement.model_validate({"action": action.strip(), "owner": owner.strip(), "due": due or None,
+                                           "objective": objective.strip()})
+        self.improvements.append(item)
+        return item
 
-        yaml = YAML(typ="safe", pure=True)
-        yaml.default_flow_style = False
-        buf = io.StringIO()
-        yaml.dump(json.loads(self.log().model_dump_json(exclude_none=True)), buf)
-        return buf.getvalue()
+    # ------------------------------------------------------------------ log, replay, fork, undo
+
+    def log(self, relative_to: Path | None = None, branch: str = "main") -> ExerciseLog:
+        """The log of this exercise (paths relative to `relative_to` when given, for a log kept beside them)."""
+        return ExerciseLog(scenario=_path_for(self.file.path, relative_to), scenario_sha256=self.file.sha256,
+                           exercise=_path_for(Path(self.exercise_path), relative_to) if self.exercise_path else None,
+                           plan=self.plan, seed=self.seed, hours=self.hours, reached_h=self.hour, branch=branch,
+                           injects=self.injects, actions=self.actions, notes=self.notes,
+                           improvements=self.improvements)
+
+    def log_yaml(self, branch: str = "main") -> str:
+        return log_yaml(self.log(branch=branch))
 
     @classmethod
     def replay(cls, log: ExerciseLog, file: ScenarioFile | None = None, until: int | None = None,
@@ -329,6 +322,7 @@ class Exercise:
         """Re-run a logged exercise from hour 0 to `until` (default: the hour it reached)."""
         file = file or load_scenario(log.scenario)
         ex = cls(file, log.plan, log.seed, log.injects, log.hours)
+        ex.notes, ex.improvements, ex.exercise_path = list(log.notes), list(log.improvements), log.exercise
         end = log.reached_h if until is None else until
         for action in log.actions:
             if action.hour >= end and until is not None:
@@ -358,8 +352,18 @@ class Exercise:
         self.actions.append(Action(kind="decision", hour=self.hour, decision=decision))
         who = f" ({decision.by})" if decision.by else ""
         self.feed.append(FeedItem(self.hour, "decision", f"{decision.title}{who}: {text}"))
-        self._figures_cache = None
+        self._changed()
         return text
+
+    def _changed(self) -> None:
+        """The room acted at this hour: the figures of this hour are to be computed again."""
+        self._figures_cache = None
+        self._history.pop(self.hour, None)
+
+    def _shares_notes_with(self, other: Exercise) -> Exercise:
+        """This exercise writes its notes and improvement plan into `other`'s (one room, one hot wash)."""
+        self.notes, self.improvements, self.exercise_path = other.notes, other.improvements, other.exercise_path
+        return self
 
     def fork(self, at_h: int) -> Exercise:
         """A new branch at a past (or the current) hour: same seed, the actions taken before `at_h`."""
@@ -367,34 +371,57 @@ class Exercise:
             raise InputError(f"fork at an hour between 0 and {self.hour}", key_path="fork")
         log = self.log().model_copy(update={"reached_h": at_h,
                                             "actions": [a for a in self.actions if a.hour < at_h]})
-        return Exercise.replay(log, self.file)
+        branch = Exercise.replay(log, self.file)._shares_notes_with(self)
+        branch._history = {h: f for h, f in self._history.items() if h < at_h}
+        return branch
 
     def counterfactual(self) -> Exercise:
         """The same exercise with no decisions (same seed, same injects) to the same hour."""
-        return Exercise.replay(self.log(), self.file, decisions=False)
+        return Exercise.replay(self.log(), self.file, decisions=False)._shares_notes_with(self)
+
+    def undo(self) -> tuple[Exercise, Decision]:
+        """The same exercise at the same hour without its last decision (everything else kept), and that
+        decision; InputError when no decision was taken."""
+        last = next((i for i in range(len(self.actions) - 1, -1, -1) if self.actions[i].kind == "decision"), None)
+        if last is None:
+            raise InputError("no decision to undo", key_path="undo")
+        decision = self.actions[last].decision
+        assert decision is not None
+        log = self.log().model_copy(update={"actions": self.actions[:last] + self.actions[last + 1:]})
+        again = Exercise.replay(log, self.file)._shares_notes_with(self)
+        at = self.actions[last].hour
+        again._history = {h: f for h, f in self._history.items() if h < at}
+        return again, decision
+
+    def figures_at(self, hour: int) -> dict[str, Any]:
+        """The figures as they stood at a past (or the current) hour of this exercise, before the room acted at
+        that hour (replayed to it once, then kept)."""
+        if not 0 <= hour <= self.hour:
+            raise InputError(f"an hour between 0 and {self.hour}", key_path="hour")
+        if hour == self.hour:
+            return self.figures()
+        if hour not in self._history:
+            self._history[hour] = self.fork(hour).figures()
+        return self._history[hour]
+
+    def series_at(self, hour: int) -> pd.DataFrame:
+        """The hourly series up to a past (or the current) hour (hours before it are settled history)."""
+        s = self.series()
+        return s[s["hour"] < hour].reset_index(drop=True)
 
 
-def read_log(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, ScenarioFile]:
-    """An exercise log and its scenario (`scenario`, or the one the log names); it must be the one the
-    exercise ran (same sha256)."""
-    log, lines = read_document(path, ExerciseLog)
-    scen = Path(scenario) if scenario is not None else Path(log.scenario)
-    if scenario is None and not scen.is_absolute() and not scen.exists():
-        scen = path.parent / scen
-    file = load_scenario(scen)
-    if file.sha256 != log.scenario_sha256:
-        raise InputError(f"the scenario {scen} has changed since the exercise (sha256 differs): replay with the "
-                         "scenario as it was", file=path, line=lines.get(("scenario_sha256",)),
-                         key_path="scenario_sha256")
-    return log, file
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _path_for(path: Path, folder: Path | None) -> str:
+    """`path` as a log names it: relative to `folder` when given (POSIX separators), else absolute."""
+    if folder is None:
+        return str(path)
+    import os
+
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
 
 
 def figures_digest(figures: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass
-class Branch:
-    name: str
-    exercise: Exercise
-    figures: dict[str, Any] = field(default_factory=dict)

@@ -95,3 +95,17 @@ def unit_label(unit: str, currency: str = "CNY") -> str:
     """An axis or column label for a unit."""
     return {"h": "hours", "share": "%", "money": currency, "min": "minutes", "claims": "claims",
             "calls": "calls", "count": "count", "hour": "hour"}.get(unit, unit)
+
+
+TICK_STEPS_H = (1, 2, 3, 6, 12, 24, 48, 168)
+
+
+def time_ticks(start: dt.datetime, horizon_h: float, max_ticks: int = 7) -> list[tuple[int, str, str]]:
+    """Ticks for a time axis over hours 0..horizon: (hour, day and date, clock time), at most `max_ticks`,
+    on whole multiples of 1, 2, 3, 6, 12, 24 or 48 hours (or weeks) since the start."""
+    step = next((s for s in TICK_STEPS_H if horizon_h / s + 1 <= max_ticks), TICK_STEPS_H[-1])
+    out = []
+    for h in range(0, int(horizon_h) + 1, step):
+        t = clock(start, h)
+        out.append((h, t.strftime("%a %d %b"), t.strftime("%H:%M")))
+    return out

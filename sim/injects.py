@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
@@ -24,10 +25,78 @@ from sim.scenario.events import (
     RoadClosure,
     StaffAbsence,
 )
-from sim.vocab import ROLE
+from sim.vocab import POPULATION, ROLE, STAGE_LABELS
 
 if TYPE_CHECKING:
     from sim.model import ClaimsModel
+
+# ---------------------------------------------------------------------------- plain words
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What an inject or a lever is, in plain words, and what it is expected to change."""
+
+    description: str
+    expected_effect: str
+
+
+def _where(region: str | None, names: dict[str, str] | None) -> str:
+    if region is None:
+        return "every region"
+    return (names or {}).get(region, region)
+
+
+def _for(hours: int | None) -> str:
+    return f"for {hours} hours" if hours else "for the rest of the exercise"
+
+
+def effect_text(effect: Any, names: dict[str, str] | None = None) -> Explained:
+    """The default plain description and expected effect of an inject's effect, with its numbers filled in
+    (`names`: region id -> region name)."""
+    if isinstance(effect, HazardBand):
+        change = "stronger" if effect.factor >= 1 or effect.add else "weaker"
+        return Explained(
+            f"The storm is {change} than forecast over {_where(effect.region, names)}: intensity x{effect.factor:g}"
+            + (" plus " + ", ".join(f"{v:g} {k}" for k, v in effect.add.items()) if effect.add else "")
+            + f" {_for(effect.hours)}.",
+            "More crashes, dead batteries and collapsed roofs during the band and just after it: more calls, "
+            "more claims waiting for rescue and survey." if change == "stronger" else
+            "Fewer new incidents while it lasts: the queues get a chance to shrink.")
+    if isinstance(effect, RoadClosure):
+        return Explained(
+            f"Roads closed or jammed in {_where(effect.region, names)}: surveyors and tow trucks take "
+            f"{effect.travel_factor:g} times as long to get anywhere, {_for(effect.hours)}.",
+            f"Slower rescues and field surveys: the claims {STAGE_LABELS['rescue']} and "
+            f"{STAGE_LABELS['survey']} pile up; video surveys are not slowed.")
+    if isinstance(effect, PhoneOutage):
+        return Explained(
+            f"{100 * effect.share:.0f}% of the phone lines are down {_for(effect.hours)}.",
+            "Fewer calls answered: customers wait longer, hang up and call again; some report in the app instead. "
+            "The phone queue grows and reporting is delayed.")
+    if isinstance(effect, StaffAbsence):
+        role = ROLE[effect.role]
+        where = f" in {_where(effect.region, names)}" if effect.region else ""
+        return Explained(
+            f"{effect.count} {role.label if effect.count > 1 else role.person}{where} unavailable "
+            f"{_for(effect.hours)}.",
+            f"Fewer {role.label} at work: the claims they handle ({STAGE_LABELS[role.stage]}) pile up unless "
+            "others take the work.")
+    if isinstance(effect, ReportingSurge):
+        who = ", ".join(POPULATION[t].label for t in effect.agent_types)
+        return Explained(
+            f"A news story or rumour: {who} report incidents {effect.factor:g} times as often "
+            f"{_for(effect.hours)}.",
+            "A wave of reports in a short time: a longer phone queue and a bigger backlog in every stage after it.")
+    return Explained("News for the room: nothing in the simulation changes.", "No direct effect on the operation; "
+                     "it may prompt a decision.")
+
+
+def inject_text(inject: Inject, names: dict[str, str] | None = None) -> Explained:
+    """An inject's description and expected effect: its own, or the default texts of its effect type."""
+    default = effect_text(inject.effect, names)
+    return Explained(inject.description or default.description, inject.expected_effect or default.expected_effect)
+
 
 # ---------------------------------------------------------------------------- effects on a model
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SMALL
+from helpers import SMALL, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import InputError
 from sim.exercise import Exercise, read_injects, read_log
+from sim.exercise_log import log_yaml
 from sim.scenario import load_scenario
 from sim.scenario.events import CallOut, Decision, Inject, MoveStaff
 
@@ -241,12 +242,16 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     ex.run_to(12)
     log = tmp_path / "exercise-log.yaml"
     log.write_text(ex.log_yaml())
-    for folder in ("a", "b"):
-        r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(SMALL), "--replay", str(log), "--out",
-                            str(tmp_path / folder)], capture_output=True, text=True, cwd=ROOT)
-        assert r.returncode == 0, r.stderr
+    changed = tmp_path / "small.yaml"
+    changed.write_text(SMALL.read_text() + "\n# edited\n")
+    runs = [subprocess.Popen([sys.executable, "-m", "sim", "tabletop", str(scenario), "--replay", str(log), "--out",
+                              str(tmp_path / folder), "--seeds", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=ROOT) for scenario, folder in ((SMALL, "a"), (SMALL, "b"), (changed, "c"))]
+    results = [(r.wait(), *r.communicate()) for r in runs]
+    for code, _out, err in results[:2]:
+        assert code == 0, err
     a, b = tmp_path / "a", tmp_path / "b"
-    for name in ("figures.json", "report.md", "backlog.png", "storm.png", "queues.png"):
+    for name in ("figures.json", "report.md", "report.html", "open-claims.png", "storm.png", "stages.png"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     data = json.loads((a / "figures.json").read_text())
     assert data["reached_h"] == 12 and data["figures"] == json.loads(figures_json(ex))
@@ -254,13 +259,10 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     assert "Second snow band" in md and "Call out assessors" in md and "claims manager" in md
     assert "<img" in (a / "report.html").read_text()
     # a changed scenario is refused, in one line
-    changed = tmp_path / "small.yaml"
-    changed.write_text(SMALL.read_text() + "\n# edited\n")
     with pytest.raises(InputError, match="has changed since the exercise"):
         read_log(log, changed)
-    r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(changed), "--replay", str(log), "--out",
-                        str(tmp_path / "c")], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "scenario_sha256" in r.stderr and not (tmp_path / "c").exists()
+    code, _out, err = results[2]
+    assert code == 2 and "scenario_sha256" in err and not (tmp_path / "c").exists()
 
 
 def test_tabletop_cli_checks_injects_before_serving(tmp_path: Path) -> None:
@@ -270,3 +272,81 @@ def test_tabletop_cli_checks_injects_before_serving(tmp_path: Path) -> None:
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 2 and "injects.yaml:2" in r.stderr and "role" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_undo_takes_back_the_last_decision_and_keeps_the_rest() -> None:
+    ex = Exercise(SF, "baseline", 6, [inject(2, EFFECTS[0])], hours=20)
+    ex.run_to(3)
+    ex.decide(DECISIONS[0])
+    ex.run_to(5)
+    ex.fire(inject(0, EFFECTS[3], "outage"))
+    ex.decide(DECISIONS[4])
+    ex.run_to(12)
+    ex.note("hot wash", by="evaluator")
+    again, undone = ex.undo()
+    assert undone.title == DECISIONS[4].title and again.hour == 12
+    assert [a.kind for a in again.actions] == ["decision", "inject"] and again.notes is ex.notes
+    same = Exercise(SF, "baseline", 6, [inject(2, EFFECTS[0])], hours=20)
+    same.run_to(3)
+    same.decide(DECISIONS[0])
+    same.run_to(5)
+    same.fire(inject(0, EFFECTS[3], "outage"))
+    same.run_to(12)
+    assert figures_json(again) == figures_json(same)
+    first, _ = again.undo()
+    with pytest.raises(InputError, match="no decision to undo"):
+        first.undo()
+
+
+def test_figures_at_a_past_hour_are_those_the_exercise_had_then() -> None:
+    ex = Exercise(SF, "baseline", 2, [], hours=30)
+    ex.run_to(8)
+    at_eight = json.dumps(ex.figures(), sort_keys=True)
+    ex.decide(DECISIONS[0])  # taken at 8: the figures "at 8" are those before the room acted
+    ex.run_to(20)
+    assert json.dumps(ex.figures_at(8), sort_keys=True) == at_eight
+    fresh = Exercise(SF, "baseline", 2, [], hours=30)
+    fresh.run_to(8)
+    fresh.decide(DECISIONS[0])
+    fresh.run_to(14)
+    assert json.dumps(ex.figures_at(14), sort_keys=True) == figures_json(fresh)
+    assert ex.figures_at(20) == ex.figures()
+    s = ex.series_at(11)
+    assert list(s["hour"]) == list(range(11)) and s.equals(ex.series().iloc[:11])
+    with pytest.raises(InputError):
+        ex.figures_at(21)
+
+
+def test_notes_and_the_improvement_plan_travel_in_the_log(tmp_path: Path) -> None:
+    ex = Exercise(SF, "baseline", 1, [], hours=10)
+    ex.run_to(4)
+    ex.note("  phones swamped  ", by="facilitator", branch="main")
+    ex.plan_improvement("Write the call-out list", owner="duty manager", due="2027-01-31", objective="O2")
+    with pytest.raises(Exception, match="date"):
+        ex.plan_improvement("x", due="soon")
+    ex.run_to(6)
+    path = tmp_path / "log.yaml"
+    path.write_text(ex.log_yaml())
+    log, _ = read_log(path)
+    again = Exercise.replay(log)
+    assert [(n.hour, n.text, n.by) for n in again.notes] == [(4, "phones swamped", "facilitator")]
+    assert again.improvements[0].due.isoformat() == "2027-01-31" and again.improvements[0].owner == "duty manager"
+    assert figures_json(again) == figures_json(ex)
+    # a log of the first version (no notes, no plan) still reads
+    data = json.loads(log.model_dump_json(exclude_none=True, exclude={"notes", "improvements", "branch", "exercise"}))
+    write_yaml({**data, "version": 1}, tmp_path / "v1.yaml")
+    old, _ = read_log(tmp_path / "v1.yaml")
+    assert old.notes == [] and old.improvements == [] and old.version == 1
+    assert figures_json(Exercise.replay(old)) == figures_json(ex)
+
+
+def test_a_log_names_its_scenario_relative_to_its_own_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "drill"
+    folder.mkdir()
+    ex = Exercise(SF, "baseline", 3, [], hours=8)
+    ex.run_to(5)
+    log = ex.log(relative_to=folder)
+    assert not Path(log.scenario).is_absolute() and log.scenario.endswith("tests/data/small.yaml")
+    (folder / "log.yaml").write_text(log_yaml(log))
+    again, file = read_log(folder / "log.yaml")  # found beside the log, wherever the reader stands
+    assert file.sha256 == SF.sha256 and figures_json(Exercise.replay(again, file)) == figures_json(ex)

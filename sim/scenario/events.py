@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from sim.scenario.base import Frozen
 from sim.scenario.operations import MAX_STAFF, YEAR_H
@@ -72,12 +72,25 @@ Effect = Annotated[HazardBand | RoadClosure | PhoneOutage | StaffAbsence | Repor
                    Field(discriminator="type")]
 
 
+# Plain words for the room: a description, an expected effect, an expected action (long enough for a paragraph).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
 class Inject(Frozen):
-    """A timed event of a tabletop exercise: when, what the room reads, and its effect."""
+    """A timed event of a tabletop exercise: when, what the room reads, and its effect.
+
+    As a line of the Master Scenario Events List (MSEL) it may carry an id, a plain description, the effect
+    the designers expect it to have, and the actions they expect of the players (the evaluators' checklist).
+    Without `description` and `expected_effect` the page and the report use the default texts of its effect.
+    """
 
     at_h: Annotated[float, Field(ge=0, le=YEAR_H)]
     title: Annotated[str, Field(min_length=1)]
     effect: Effect = Note()
+    id: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    description: Text | None = None
+    expected_effect: Text | None = None
+    expected_actions: list[Text] | None = None
 
 
 class InjectsFile(Frozen):
@@ -119,13 +132,12 @@ class Decision(Frozen):
     title: Annotated[str, Field(min_length=1)]
     by: str = ""
     why: str = ""
+    description: Text | None = None        # what it does, in plain words (default: the lever's own text)
+    expected_effect: Text | None = None    # what the room expects it to change
     wall_time: str | None = None
     changes: dict[str, Any] = Field(default_factory=dict)
     call_out: list[CallOut] = Field(default_factory=list)
     move: list[MoveStaff] = Field(default_factory=list)
-
-
-DECISION_KEYS = {"operations", "behaviour", "measures"}
 
 
 DECISION_KEYS = {"operations", "behaviour", "measures"}

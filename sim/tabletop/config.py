@@ -23,6 +23,7 @@ ENV_PLAN = "CLAIMSIM_TABLETOP_PLAN"
 ENV_SEED = "CLAIMSIM_TABLETOP_SEED"
 ENV_INJECTS = "CLAIMSIM_TABLETOP_INJECTS"
 ENV_HOURS = "CLAIMSIM_TABLETOP_HOURS"
+ENV_EXERCISE = "CLAIMSIM_TABLETOP_EXERCISE"
 # What the guard lets in (read by `sim.tabletop.guard`). ENV_TOKEN may also be set by the user, to keep the
 # same token across a restart; ENV_ALLOWED_HOSTS adds host names (comma-separated) the room reaches it by.
 ENV_HOST = "CLAIMSIM_TABLETOP_HOST"
@@ -38,6 +39,7 @@ OFFLINE_ENV = {
     "SOLARA_TELEMETRY_SERVER_USER_ID": "offline",
     "SOLARA_ASSETS_PROXY": "True",
     "SOLARA_MODE": "production",
+    "SOLARA_THEME_SHOW_BANNER": "False",  # no "runs on Solara" badge over the projected page
 }
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -109,7 +111,7 @@ def missing_extra_error() -> InputError | None:
 
 
 def tabletop_env(scenario: Path, plan: str = "baseline", seed: int | None = None, injects: Path | None = None,
-                 hours: int | None = None) -> dict[str, str]:
+                 hours: int | None = None, exercise: Path | None = None) -> dict[str, str]:
     """The page's configuration as environment variables (paths made absolute)."""
     return {
         ENV_SCENARIO: str(Path(scenario).resolve()),
@@ -117,6 +119,7 @@ def tabletop_env(scenario: Path, plan: str = "baseline", seed: int | None = None
         ENV_SEED: "" if seed is None else str(seed),
         ENV_INJECTS: "" if injects is None else str(Path(injects).resolve()),
         ENV_HOURS: "" if hours is None else str(hours),
+        ENV_EXERCISE: "" if exercise is None else str(Path(exercise).resolve()),
     }
 
 
@@ -127,9 +130,9 @@ def guard_env(host: str, port: int, token: str) -> dict[str, str]:
 
 def server_env(scenario: Path, plan: str = "baseline", seed: int | None = None, injects: Path | None = None,
                hours: int | None = None, host: str = "127.0.0.1", port: int = 8765,
-               token: str = "") -> dict[str, str]:
+               token: str = "", exercise: Path | None = None) -> dict[str, str]:
     """Everything the server process needs in its environment: the app, the offline switches, the setup."""
-    return {"SOLARA_APP": APP, **OFFLINE_ENV, **tabletop_env(scenario, plan, seed, injects, hours),
+    return {"SOLARA_APP": APP, **OFFLINE_ENV, **tabletop_env(scenario, plan, seed, injects, hours, exercise),
             **guard_env(host, port, token)}
 
 

@@ -39,7 +39,7 @@ SHUTDOWN_S = 3
 
 
 def serve(scenario: Path, plan: str, seed: int | None, injects: Path | None, port: int, host: str = "127.0.0.1",
-          hours: int | None = None) -> None:
+          hours: int | None = None, exercise: Path | None = None) -> None:
     """Serve the tabletop page on host:port until Ctrl-C; raises InputError first if the setup is bad.
 
     Beyond loopback every request needs a token: the one in CLAIMSIM_TABLETOP_TOKEN, else a new one, printed
@@ -48,7 +48,7 @@ def serve(scenario: Path, plan: str, seed: int | None, injects: Path | None, por
     if missing is not None:
         raise missing
     token = choose_token(host, os.environ.get(ENV_TOKEN, "").strip())
-    os.environ.update(server_env(scenario, plan, seed, injects, hours, host, port, token))
+    os.environ.update(server_env(scenario, plan, seed, injects, hours, host, port, token, exercise))
     sys.dont_write_bytecode = True  # no request writes into the installed environment, not even bytecode
     try:
         import uvicorn
@@ -176,7 +176,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 
 def start(scenario: Path, log: Path, plan: str = "baseline", seed: int | None = None, injects: Path | None = None,
           hours: int | None = None, port: int | None = None, host: str = "127.0.0.1",
-          env: dict[str, str] | None = None, timeout: float = 60.0) -> Running:
+          env: dict[str, str] | None = None, timeout: float = 60.0, exercise: Path | None = None) -> Running:
     """Run `serve()` in a subprocess (output to `log`) and wait until it answers; beyond loopback (or with
     CLAIMSIM_TABLETOP_TOKEN in `env` or the environment) the token is in `Running.token`."""
     port = port or free_port(host)
@@ -190,6 +190,8 @@ def start(scenario: Path, log: Path, plan: str = "baseline", seed: int | None = 
         cmd += ["--injects", str(injects)]
     if hours is not None:
         cmd += ["--hours", str(hours)]
+    if exercise is not None:
+        cmd += ["--exercise", str(exercise)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -210,11 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--injects", type=Path, default=None)
     parser.add_argument("--hours", type=int, default=None)
+    parser.add_argument("--exercise", type=Path, default=None)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     try:
-        serve(args.scenario, args.plan, args.seed, args.injects, args.port, args.host, args.hours)
+        serve(args.scenario, args.plan, args.seed, args.injects, args.port, args.host, args.hours, args.exercise)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
