@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import fmt
 from sim.figures import figure
-from sim.vocab import ROLE, ROLE_INFO, STAGE_LABELS, STAGES
+from sim.vocab import ROLE, ROLE_INFO, STAGE_LABELS, STAGE_SHORT, STAGES
 
 if TYPE_CHECKING:
     from sim.exercise import Exercise
@@ -28,9 +28,6 @@ STAFFED: dict[str, tuple[str, ...]] = {}
 for _r in ROLE_INFO:
     STAFFED.setdefault(_r.stage, ())
     STAFFED[_r.stage] += (_r.name,)
-STAGE_SHORT: dict[str, str] = {"reporting": "reporting", "rescue": "tow and rescue", "survey": "survey",
-                               "assessment": "loss assessment", "approval": "approval",
-                               "documents": "customers' documents", "payment": "payment"}
 CLOSED_COLUMNS = ("settled_h", "withdrawn_h", "gave_up_h")
 WITHIN_EVENTS = {"first_contact": "first_contact_h", "first_payment": "first_payment_h", "settled": "settled_h"}
 
@@ -112,6 +109,9 @@ def bottleneck_at(series: pd.DataFrame, row: int, window_h: int = WINDOW_H) -> B
         if now <= 0:
             continue
         growth = now - claims[max(row - window_h, 0)] if row > 0 else now
+        # roles the scenario staffs (an optional role left out, or a team of none, is no team to name)
+        roles = tuple(r for r in roles if (_col(series, f"on_duty_{r}")[: row + 1] > 0).any()
+                      or (_col(series, f"waiting_{r}")[: row + 1] > 0).any()) or roles
         on_duty = sum(_col(series, f"on_duty_{r}")[row] for r in roles)
         busy = sum(_col(series, f"busy_{r}")[row] for r in roles)
         waiting = sum(_col(series, f"waiting_{r}")[row] for r in roles)

@@ -139,6 +139,12 @@ STAGE_LABELS: dict[str, str] = {
     "dispute": "in dispute (appraisal, complaint or court)", "total_loss": "total loss: valuation and salvage",
     "reopened": "reopened after closure",
 }
+# Short stage names for a busy board ("the bottleneck is: loss assessment").
+STAGE_SHORT: dict[str, str] = {
+    "reporting": "reporting", "rescue": "tow and rescue", "survey": "survey", "assessment": "loss assessment",
+    "approval": "approval", "documents": "customers' documents", "payment": "payment", "repair": "repair",
+    "supplement": "supplements", "dispute": "disputes", "total_loss": "total losses", "reopened": "reopened claims",
+}
 # The stage code a role's jobs are queued under.
 ROLE_STAGE: dict[str, int] = {r.name: STAGE_CODES[r.stage] for r in ROLE_INFO}
 

@@ -161,12 +161,13 @@ def test_effects_do_what_they_say() -> None:
     # a reporting surge raises incidents of that type only
     surge = run([inject(6, {"type": "reporting_surge", "agent_types": ["drivers"], "factor": 5.0, "hours": 12})])
     assert len(surge.claims()) > len(base.claims())
-    # a road closure makes field surveys in sz take longer
-    closed = run([inject(0, {"type": "road_closure", "region": "sz", "travel_factor": 4.0, "hours": 30})])
+    # a road closure makes field surveys in yc take longer
+    closed = run([inject(0, {"type": "road_closure", "region": "yc", "travel_factor": 4.0, "hours": 30})])
     c0, c1 = base.claims(), closed.claims()
-    d0 = (c0["surveyed_h"] - c0["survey_start_h"])[(c0["region"] == "sz") & (c0["track"] == "field")].mean()
-    d1 = (c1["surveyed_h"] - c1["survey_start_h"])[(c1["region"] == "sz") & (c1["track"] == "field")].mean()
-    assert d1 > d0
+    d0 = (c0["surveyed_h"] - c0["survey_start_h"])[(c0["region"] == "yc") & (c0["track"] == "field")]
+    d1 = (c1["surveyed_h"] - c1["survey_start_h"])[(c1["region"] == "yc") & (c1["track"] == "field")]
+    assert d0.notna().sum() > 3 and d1.notna().sum() > 3
+    assert d1.mean() > d0.mean()
     # decisions: call-out raises staff on duty; a higher fast-track limit puts more claims on the fast track
     more = run(decision=DECISIONS[0]).series()
     assert more["on_duty_assessment"].iloc[6:].sum() > s0["on_duty_assessment"].iloc[6:].sum()
