@@ -217,6 +217,21 @@ def loss(points: list[Point], sims: np.ndarray) -> float:
     return float(np.mean(err**2))
 
 
+def fit_table(points: list[Point], sims: np.ndarray) -> pd.DataFrame:
+    """day, metric, segment, observed, simulated (mean), low, high (5th and 95th percentiles over replications)."""
+    rows = []
+    for j, p in enumerate(points):
+        col = sims[:, j]
+        col = col[~np.isnan(col)]
+        rows.append({"day": p.day, "metric": p.metric, "segment": p.segment, "observed": p.value,
+                     "simulated": float(col.mean()) if col.size else np.nan,
+                     "low": float(np.percentile(col, 5)) if col.size else np.nan,
+                     "high": float(np.percentile(col, 95)) if col.size else np.nan})
+    df = pd.DataFrame(rows)
+    df["error_pp"] = (df["simulated"] - df["observed"]) * 100
+    return df
+
+
 @dataclass
 class Fit:
     """What a search found."""
@@ -380,8 +395,6 @@ def calibrate(setup: Setup, budget: int, engine: Any = None, workers: int = 1, s
               ) -> dict[str, Any]:
     """The whole calibration: an out-of-sample check (fit on the early points with half the budget, predict the
     later ones), then the fit on every point; returns the tables for calibrate_report."""
-    from sim.calibrate_report import fit_table
-
     points = setup.points
     oos = None
     oos_info: dict[str, Any] | None = None

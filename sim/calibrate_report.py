@@ -16,28 +16,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from ruamel.yaml import YAML  # noqa: E402
 
 from sim import fmt  # noqa: E402
-from sim.calibrate import Point  # noqa: E402
 from sim.files import SIGNATURE  # noqa: E402
-
-
-def fit_table(points: list[Point], sims: np.ndarray) -> pd.DataFrame:
-    """day, metric, segment, observed, simulated (mean), low, high (5th and 95th percentiles over replications)."""
-    rows = []
-    for j, p in enumerate(points):
-        col = sims[:, j]
-        col = col[~np.isnan(col)]
-        rows.append({"day": p.day, "metric": p.metric, "segment": p.segment, "observed": p.value,
-                     "simulated": float(col.mean()) if col.size else np.nan,
-                     "low": float(np.percentile(col, 5)) if col.size else np.nan,
-                     "high": float(np.percentile(col, 95)) if col.size else np.nan})
-    df = pd.DataFrame(rows)
-    df["error_pp"] = (df["simulated"] - df["observed"]) * 100
-    return df
 
 
 def plans_yaml(plan: str, overrides: dict[str, Any], description: str) -> str:

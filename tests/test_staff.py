@@ -311,7 +311,7 @@ def test_no_job_is_lost_at_a_shift_end_in_a_run() -> None:
     assert len(c) > 10 and (c["registered_h"] == 17.0).all()
     assert c["surveyed_h"].notna().all(), c.loc[c["surveyed_h"].isna(), "claim_id"].tolist()
     for q in r.model.ops.queues.values():
-        assert len(q) == sum(1 for item in q.store.items if not item.item.cancelled)
+        assert len(q) == len(q.jobs())
 
 
 def test_queue_length_counts_jobs_still_waiting() -> None:
@@ -321,4 +321,4 @@ def test_queue_length_counts_jobs_still_waiting() -> None:
     r = run(build(doc), seed=1)
     assert r.claims["surveyed_h"].notna().all()
     for q in r.model.ops.queues.values():
-        assert len(q) == sum(1 for item in q.store.items if not item.item.cancelled)
+        assert len(q) == len(q.jobs())

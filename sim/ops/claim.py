@@ -70,7 +70,7 @@ class Slot(IntEnum):
 N_SLOTS = 128
 
 
-@dataclass
+@dataclass(slots=True)
 class Claim:
     """One incident and, once reported, the insurer's claim for it."""
 

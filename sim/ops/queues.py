@@ -1,7 +1,13 @@
-"""Prioritised work queues that staff pull from, with jobs that callers may walk away from."""
+"""Prioritised work queues: a job goes straight to a staff member waiting for work, or waits its turn.
+
+A queue keeps its waiting jobs in a heap (lower priority value first, then lower rank, then first come) and
+the staff members waiting for work in the order they began to wait. Handing a job straight to the one who
+waited longest keeps the discipline of a pull queue without a store and a condition per job.
+"""
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,46 +23,91 @@ if TYPE_CHECKING:
 class Job:
     """One piece of work on a claim: picked by a staff member, then done after its duration."""
 
-    __slots__ = ("claim", "start_code", "end_code", "duration", "picked", "done", "cancelled", "value",
-                 "staff_id")
+    __slots__ = ("claim", "start_code", "end_code", "duration", "_picked", "done", "cancelled", "value",
+                 "staff_id", "key", "env")
 
     def __init__(self, env: simpy.Environment, claim: Claim, start_code: Ev, end_code: Ev,
                  duration: Callable[[Any], float], value: float = float("nan")) -> None:
+        self.env = env
         self.claim = claim
         self.start_code = start_code
         self.end_code = end_code
         self.duration = duration
-        self.picked = env.event()
+        self._picked: simpy.Event | None = None   # made only for a caller who waits on it (the phone)
         self.done = env.event()
         self.cancelled = False
         self.value = value
         self.staff_id = -1
+        self.key: tuple = ()
+
+    @property
+    def picked(self) -> simpy.Event:
+        """Fires when a staff member takes the job."""
+        if self._picked is None:
+            self._picked = self.env.event()
+        return self._picked
 
 
 class WorkQueue:
-    """A priority queue of jobs (lower priority value first, then first come first served).
+    """A priority queue of jobs and the staff members waiting for one.
 
-    A job whose customer gave up is marked cancelled and skipped when it reaches the head, so
-    `len()` counts only jobs still waiting.
+    A job whose customer gave up is marked cancelled and skipped when it reaches the head, so `len()` counts
+    only jobs still waiting.
     """
 
     def __init__(self, env: simpy.Environment, name: str) -> None:
         self.env = env
         self.name = name
-        self.store = simpy.PriorityStore(env)
+        self._heap: list[tuple[tuple, Job]] = []
+        self._idle: dict[simpy.Event, None] = {}   # staff waiting for work, longest-waiting first
         self._seq = itertools.count()
         self.waiting = 0
 
     def __len__(self) -> int:
         return self.waiting
 
+    def jobs(self) -> list[Job]:
+        """The jobs waiting (cancelled ones left out), in no particular order."""
+        return [job for _, job in self._heap if not job.cancelled]
+
     def put(self, job: Job, priority: int = 0, rank: float = 0.0) -> None:
         """Queue a job: lower `priority` first, then lower `rank` (dispatch order), then first come."""
         self.waiting += 1
-        self.store.put(simpy.PriorityItem((priority, rank, self.env.now, next(self._seq)), job))
+        job.key = (priority, rank, self.env.now, next(self._seq))
+        self._offer(job)
+
+    def _offer(self, job: Job) -> None:
+        while self._idle:
+            waiter = next(iter(self._idle))
+            del self._idle[waiter]
+            if not waiter.triggered:
+                waiter.succeed(job)
+                return
+        heapq.heappush(self._heap, (job.key, job))
+
+    def requeue(self, job: Job) -> None:
+        """A job handed over at the instant its taker went off shift: back in its place."""
+        self._offer(job)
+
+    def pop(self) -> Job | None:
+        """The next job still wanted, or None."""
+        while self._heap:
+            _, job = heapq.heappop(self._heap)
+            if not job.cancelled:
+                return job
+        return None
+
+    def wait(self) -> simpy.Event:
+        """An event that a job will be handed through (register as waiting for work)."""
+        ev = self.env.event()
+        self._idle[ev] = None
+        return ev
+
+    def stop_waiting(self, ev: simpy.Event) -> None:
+        self._idle.pop(ev, None)
 
     def cancel(self, job: Job) -> None:
-        if not job.cancelled and not job.picked.triggered:
+        if not job.cancelled and (job._picked is None or not job._picked.triggered) and job.staff_id < 0:
             job.cancelled = True
             self.waiting -= 1
 

@@ -110,20 +110,23 @@ class StaffMember:
             # A plain event per shift, waited on with a fresh flat condition each time: SimPy strips the
             # callbacks of a nested condition once an outer one fires, so a condition must not be reused.
             off = env.timeout(end - env.now)
+            queue = self.queue
             while env.now < end and not self.retired:
-                get = self.queue.store.get()
-                fired = yield env.any_of([get, off, self._leave])
-                if get not in fired:
-                    if get.triggered:
-                        # The queue handed over a job at the very instant the shift ended: put it back
-                        # with its original priority, so the next person on shift takes it.
-                        self.queue.store.put(get.value)
-                    else:
-                        get.cancel()
-                    break
-                job: Job = fired[get].item
-                if job.cancelled:
-                    continue
+                job = queue.pop()
+                if job is None:
+                    wake = queue.wait()
+                    fired = yield env.any_of([wake, off, self._leave])
+                    if wake not in fired:
+                        queue.stop_waiting(wake)
+                        if wake.triggered:  # handed a job at the very instant the shift ended: put it back
+                            queue.requeue(wake.value)
+                        break
+                    job = wake.value
+                    if job.cancelled:  # the caller gave up in the same instant
+                        continue
+                    if env.now >= end:  # handed over as the shift ended: the next person on shift takes it
+                        queue.requeue(job)
+                        break
                 yield from self.serve(job)
             self._clock_out()
 
@@ -143,7 +146,8 @@ class StaffMember:
             claim.first_contact = True
             self.log.add(env.now, claim.claim_id, Ev.FIRST_CONTACT, self.staff_id)
         self.log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
-        job.picked.succeed()
+        if job._picked is not None:
+            job._picked.succeed()
         yield env.timeout(job.duration(self))
         self.log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
         self.busy -= 1

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim import vulnerability as vul
-from sim.populations.base import PolicyHolder, Population, Threshold, lognormal
+from sim.populations.base import PolicyHolder, Population, lognormal
+from sim.populations.draws import Threshold
 from sim.vocab import CROPS
 
 THAW_C = -2.0  # a cold spell ends when the air is back above this (assumption)
