@@ -53,6 +53,8 @@ class Exponential(_Dist):
     mean_: PositiveFloat = Field(alias="mean")
 
     def ppf(self, u: ArrayLike) -> ArrayLike:
+        if isinstance(u, float):
+            return -self.mean_ * math.log1p(-u)
         return -self.mean_ * np.log1p(-u)
 
     @property
@@ -77,15 +79,22 @@ class LogNormal(_Dist):
             raise ValueError("lognormal takes either mean and cv, or median and sigma")
         return self
 
-    def _mu_sigma(self) -> tuple[float, float]:
+    def model_post_init(self, _context: object) -> None:
         if self.median is not None and self.sigma is not None:
-            return math.log(self.median), self.sigma
-        assert self.mean_ is not None and self.cv is not None
-        s2 = math.log1p(self.cv**2)
-        return math.log(self.mean_) - s2 / 2, math.sqrt(s2)
+            mu_s = (math.log(self.median), float(self.sigma))
+        else:
+            assert self.mean_ is not None and self.cv is not None
+            s2 = math.log1p(self.cv**2)
+            mu_s = (math.log(self.mean_) - s2 / 2, math.sqrt(s2))
+        object.__setattr__(self, "_mu_s", mu_s)  # computed once: a run calls ppf millions of times
+
+    def _mu_sigma(self) -> tuple[float, float]:
+        return self._mu_s  # type: ignore[attr-defined]
 
     def ppf(self, u: ArrayLike) -> ArrayLike:
-        mu, s = self._mu_sigma()
+        mu, s = self._mu_s  # type: ignore[attr-defined]
+        if isinstance(u, float):
+            return math.exp(mu + s * float(special.ndtri(u)))
         return np.exp(mu + s * special.ndtri(u))
 
     @property

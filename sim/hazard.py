@@ -30,6 +30,17 @@ STORM_SNOW_CM_H = 0.1
 STORM_ICE_MM_H = 0.1
 STORM_RAIN_MM_H = 10.0
 STORM_WIND_MS = 17.2            # force 8 gale
+# Arterial speeds fall 30-40% on snowy pavement (FHWA, DOMAIN_FACTS "Hazard -> incidents"): 40% at the worst road.
+WORST_ROAD_SLOWDOWN = 0.4
+# Rain on snow (below 2 C) weighs on roofs: 0.1 cm of snow-equivalent per mm of rain (assumption).
+RAIN_ON_SNOW_BELOW_C = 2.0
+RAIN_SNOW_CM_PER_MM = 0.1
+# Road condition index 1 - exp(-drive), drive = weights x (snowfall cm/h, freezing rain mm/h, lying snow cm, ice
+# mm, wind m/s while it snows): falling snow and freezing rain weigh most (assumptions).
+ROAD_WEIGHTS = {"snowfall": 0.8, "ice_rain": 1.5, "snow_depth": 0.08, "ice": 0.5, "drifting_wind": 0.02}
+FIRST_SNOW_DECAY_H = 12.0       # first-snow effect time constant (Eisenberg & Warner 2005; the 12 h: assumption)
+# Standing water as deep as a wheel hub (30 cm; CLAIM_LIFE_FACTS 4.1) stops cars: the road index is 1 there.
+WATER_STOPS_CARS_CM = 30.0
 
 
 def interpolate(spec: RegionHazard, variable: str, hours: int) -> np.ndarray:
@@ -82,7 +93,7 @@ class HazardField:
     def speed_factor(self, hour: int) -> np.ndarray:
         """Road speed as a share of normal per region: arterial speeds fall 30-40% on snowy pavement (FHWA)."""
         h = min(max(hour, 0), self.hours - 1)
-        return 1.0 - 0.4 * self.road_index[:, h]
+        return 1.0 - WORST_ROAD_SLOWDOWN * self.road_index[:, h]
 
 
 @dataclass(frozen=True)
@@ -152,14 +163,15 @@ def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], terrain: Terrain | 
     ia = np.zeros(n_r)
     for h in range(n):
         warm = np.maximum(temp[:, h], 0.0)
-        # rain on snow adds weight on roofs; counted as 0.1 cm snow-equivalent per mm when below 2 C.
-        wet = np.where(temp[:, h] < 2.0, rain[:, h] * 0.1, 0.0)
+        wet = np.where(temp[:, h] < RAIN_ON_SNOW_BELOW_C, rain[:, h] * RAIN_SNOW_CM_PER_MM, 0.0)
         d = np.maximum(d * (1 - ROAD_CLEARING_PER_H) + snow[:, h] - SNOW_MELT_CM_PER_DEG_H * warm, 0.0)
         rf = np.maximum(rf + snow[:, h] + wet - ROOF_MELT_FACTOR * SNOW_MELT_CM_PER_DEG_H * warm, 0.0)
         ia = np.maximum(ia * (1 - ROAD_ICE_TREATMENT_PER_H) + ice[:, h] - ICE_MELT_MM_PER_DEG_H * warm, 0.0)
         depth[:, h], roof[:, h], ice_acc[:, h] = d, rf, ia
     # Road condition index (assumption): falling snow, freezing rain, lying snow, ice and drifting.
-    drive = 0.8 * snow + 1.5 * ice + 0.08 * depth + 0.5 * ice_acc + 0.02 * wind * (snow > 0)
+    w = ROAD_WEIGHTS
+    drive = (w["snowfall"] * snow + w["ice_rain"] * ice + w["snow_depth"] * depth + w["ice"] * ice_acc
+             + w["drifting_wind"] * wind * (snow > 0))
     road_index = 1.0 - np.exp(-drive)
     # First-snow effect (Eisenberg & Warner 2005; Hitchens 2023): extra crash risk at the onset of the
     # season's first snow, decaying with a 12 h time constant (assumption).
@@ -169,14 +181,14 @@ def derive(ids: tuple[str, ...], raw: dict[str, np.ndarray], terrain: Terrain | 
             onset = np.flatnonzero(snow[r] > STORM_SNOW_CM_H)
             if onset.size:
                 t = np.arange(n) - onset[0]
-                fs[r] = np.where(t >= 0, np.exp(-np.maximum(t, 0) / 12.0), 0.0)
+                fs[r] = np.where(t >= 0, np.exp(-np.maximum(t, 0) / FIRST_SNOW_DECAY_H), 0.0)
     roof_load = SNOW_LOAD_KN_M2_PER_CM * roof + ICE_LOAD_KN_M2_PER_MM * ice_acc
     # Cold alone does not keep people in: a cold wave without snow, ice, rain or gale has no "storm" hours.
     active = (snow > STORM_SNOW_CM_H) | (ice > STORM_ICE_MM_H) | (rain > STORM_RAIN_MM_H) | (wind > STORM_WIND_MS)
     water, river = raw["water_depth_cm"], raw["river_depth_cm"]
     ponded = np.where(terrain.water_given[:, None], water, ponding(rain, terrain)) if n else np.zeros((n_r, 0))
     # Standing water slows the roads too: 30 cm stops most cars (wheel hub; CLAIM_LIFE_FACTS 4.1).
-    road_index = np.maximum(road_index, np.minimum(ponded / 30.0, 1.0))
+    road_index = np.maximum(road_index, np.minimum(ponded / WATER_STOPS_CARS_CM, 1.0))
     active = active | (ponded > 5.0) | (river > 5.0)
     storm_end = np.array([(np.flatnonzero(a)[-1] + 1) if a.any() else 0 for a in active], dtype=float)
     return HazardField(ids, snow, ice, temp, wind, rain, water, river, depth, roof, ice_acc, road_index, fs, roof_load,

@@ -85,6 +85,7 @@ class ClaimsModel(mesa.Model):
             self.intake(population, population.step(h))
         self.incidents_by_hour.append(len(self.claims) - before)
         t1 = time.perf_counter()
+        self.ops.calendar.release(h)
         self.env.run(until=h + 1)
         self.timings["world_s"] += t1 - t0
         self.timings["operation_s"] += time.perf_counter() - t1

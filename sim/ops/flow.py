@@ -76,7 +76,7 @@ class ClaimStory(Steps):
         handoff = float(self.ops.handoff_h.assessment.ppf(claim.draw(Slot.HANDOFF_ASSESS)))
         if handoff > 0:
             self.stage(claim, "assessment")
-            yield env.timeout(handoff)
+            yield from self.wait(handoff)
         minutes = float(self.ops.service.assessment_min[claim.track].ppf(claim.draw(Slot.ASSESS)))
         yield from self.minutes(claim, "assessment", Ev.ASSESSMENT_START, Ev.ASSESSMENT_END, minutes, priority)
         if not covered:
@@ -108,7 +108,7 @@ class ClaimStory(Steps):
             log.add(env.now, claim.claim_id, Ev.CALL_ABANDONED, value=attempt)
             if attempt + 1 == phone.max_attempts or claim.call_slot(attempt, 2) >= phone.retry_share:
                 break
-            yield env.timeout(float(phone.retry_delay_min.ppf(claim.call_slot(attempt, 3))) / 60.0)
+            yield from self.wait(float(phone.retry_delay_min.ppf(claim.call_slot(attempt, 3))) / 60.0)
         if claim.draw(Slot.FALLBACK) < phone.fallback_to_app_share:
             log.add(env.now, claim.claim_id, Ev.APP_REPORT)
             return True
@@ -132,7 +132,7 @@ class ClaimStory(Steps):
         dry = hz.dry_from(claim.region, now, self.ops.claim_life.access.max_depth_cm)
         if dry > self.env.now:
             self.stage(claim, "survey")
-            yield self.env.timeout(dry - self.env.now)
+            yield from self.wait(dry - self.env.now)
 
     def large_loss_visits(self, claim: Claim, priority: int, covered: bool) -> Story:
         """Senior or independent adjusters: several visits, an interim payment after the first (when pre-payment
@@ -169,7 +169,7 @@ class ClaimStory(Steps):
         return self.env.process(self.prepay(claim, amount))
 
     def prepay(self, claim: Claim, amount: float) -> Story:
-        yield self.env.timeout(float(self.ops.service.payment_lag_h.ppf(claim.draw(Slot.PREPAY_LAG))))
+        yield from self.wait(float(self.ops.service.payment_lag_h.ppf(claim.draw(Slot.PREPAY_LAG))))
         claim.paid += amount
         self.log.add(self.env.now, claim.claim_id, Ev.PREPAYMENT, value=amount)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from sim.ops.calendar import Calendar
 from sim.ops.flow import ClaimStory
 from sim.ops.log import Ev, EventLog
 from sim.ops.queues import WorkQueue
@@ -32,6 +33,7 @@ class Operation:
         self.hazard = hazard
         self.log = log
         self.region_ids = scenario.region_ids
+        self.calendar = Calendar(env)
         self.queues: dict[tuple[str, str], WorkQueue] = {}
         self.staff: list[StaffMember] = []
         self.clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
@@ -59,7 +61,8 @@ class Operation:
         spec = self.ops.staff[role]
         slots = spec.concurrent_cases if role == "video_survey" else 1
         queue = self.queues[(role, pool)]
-        people = [StaffMember(self.env, self.log, len(self.staff) + i, role, pool, shift, queue, slots, hourly_cost)
+        people = [StaffMember(self.env, self.log, len(self.staff) + i, role, pool, shift, queue, slots, hourly_cost,
+                              self.calendar)
                   for i, shift in enumerate(shifts)]
         self.staff += people
         self._restaff()
@@ -76,7 +79,7 @@ class Operation:
         queue = self.queues[(role, pool)]
         while True:
             yield self.env.timeout(surge.check_every_h)
-            on_duty = sum(1 for s in self.staff if s.queue is queue and s.on_shift)
+            on_duty = queue.on_duty
             if len(queue) > surge.trigger_per_person * max(on_duty, 1):
                 break
         self.log.add(self.env.now, -1, Ev.CALL_OUT, value=float(reserve))

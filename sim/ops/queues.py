@@ -62,6 +62,7 @@ class WorkQueue:
         self._idle: dict[simpy.Event, None] = {}   # staff waiting for work, longest-waiting first
         self._seq = itertools.count()
         self.waiting = 0
+        self.on_duty = 0   # staff of this queue on shift now (kept by the staff as they clock in and out)
 
     def __len__(self) -> int:
         return self.waiting

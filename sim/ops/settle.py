@@ -35,7 +35,7 @@ class Settlement(Steps):
         handoff = float(ops.handoff_h.approval.ppf(claim.draw(Slot.HANDOFF_APPROVE)))
         if minutes > 0 and handoff > 0:
             self.stage(claim, "approval")
-            yield self.env.timeout(handoff)
+            yield from self.wait(handoff)
         if minutes > 0:
             yield from self.minutes(claim, "approval", Ev.APPROVAL_START, Ev.APPROVAL_END, minutes, priority)
         self.log.add(self.env.now, claim.claim_id, Ev.AWAITING_DOCUMENTS)

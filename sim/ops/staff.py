@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from sim.ops.calendar import Calendar
 from sim.ops.log import Ev, EventLog
 from sim.ops.queues import Job, WorkQueue
 from sim.scenario import RosterSpec, StaffRole
@@ -72,8 +73,11 @@ class StaffMember:
     """
 
     def __init__(self, env: simpy.Environment, log: EventLog, staff_id: int, role: str, pool: str,
-                 roster: Roster, queue: WorkQueue, slots: int = 1, hourly_cost: float = 0.0) -> None:
+                 roster: Roster, queue: WorkQueue, slots: int = 1, hourly_cost: float = 0.0,
+                 calendar: Calendar | None = None) -> None:
         self.env = env
+        # far-off waits go through the operation's calendar (sim.ops.calendar); alone (tests), SimPy's own timeouts
+        self._timeout = calendar.timeout if calendar is not None else env.timeout
         self.hourly_cost = hourly_cost
         self.retired = False
         self._leave = env.event()  # fires when the person is moved away or stood down
@@ -89,39 +93,51 @@ class StaffMember:
         self.busy = 0
         self.on_shift = False
         self._slots_at_work = 0
+        self._waiting: list[simpy.Event | None] = [None] * slots   # each slot's wait for work, if idle
+        self._leave.callbacks.append(self._wake_all)
         for slot in range(slots):
             env.process(self.work(slot))
 
+    def _wake(self, slot: int) -> None:
+        """End a slot's wait for work with no job (its shift is over, or the person leaves)."""
+        wait = self._waiting[slot]
+        if wait is not None and not wait.triggered:
+            wait.succeed(None)
+
+    def _wake_all(self, _event: object = None) -> None:
+        for slot in range(len(self._waiting)):
+            self._wake(slot)
+
     def work(self, slot: int) -> Generator[simpy.Event, object, None]:
-        yield from self._shifts()
+        yield from self._shifts(slot)
         self._slots_running -= 1
         if self._slots_running == 0:
             self.gone.succeed()
 
-    def _shifts(self) -> Generator[simpy.Event, object, None]:
+    def _shifts(self, slot: int) -> Generator[simpy.Event, object, None]:
         env = self.env
         while not self.retired:
             start, end = self.roster.window(env.now)
             if start > env.now:
-                yield env.any_of([env.timeout(start - env.now), self._leave])
+                yield env.any_of([self._timeout(start - env.now), self._leave])
                 if self.retired:
                     return
             self._clock_in()
-            # A plain event per shift, waited on with a fresh flat condition each time: SimPy strips the
-            # callbacks of a nested condition once an outer one fires, so a condition must not be reused.
-            off = env.timeout(end - env.now)
+            # The shift's end wakes the slot if it is waiting for work; a job handed over at that very instant
+            # goes back to the queue for the next person on shift.
+            off = self._timeout(end - env.now)
+            off.callbacks.append(lambda _e, s=slot: self._wake(s))
             queue = self.queue
             while env.now < end and not self.retired:
                 job = queue.pop()
                 if job is None:
                     wake = queue.wait()
-                    fired = yield env.any_of([wake, off, self._leave])
-                    if wake not in fired:
+                    self._waiting[slot] = wake
+                    job = yield wake
+                    self._waiting[slot] = None
+                    if job is None:  # the shift ended, or the person leaves
                         queue.stop_waiting(wake)
-                        if wake.triggered:  # handed a job at the very instant the shift ended: put it back
-                            queue.requeue(wake.value)
                         break
-                    job = wake.value
                     if job.cancelled:  # the caller gave up in the same instant
                         continue
                     if env.now >= end:  # handed over as the shift ended: the next person on shift takes it
@@ -148,7 +164,7 @@ class StaffMember:
         self.log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
         if job._picked is not None:
             job._picked.succeed()
-        yield env.timeout(job.duration(self))
+        yield self._timeout(job.duration(self))
         self.log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
         self.busy -= 1
         job.done.succeed()
@@ -157,10 +173,12 @@ class StaffMember:
         self._slots_at_work += 1
         if self._slots_at_work == 1:
             self.on_shift = True
+            self.queue.on_duty += 1
             self.log.add(self.env.now, -1, Ev.SHIFT_START, self.staff_id)
 
     def _clock_out(self) -> None:
         self._slots_at_work -= 1
         if self._slots_at_work == 0:
             self.on_shift = False
+            self.queue.on_duty -= 1
             self.log.add(self.env.now, -1, Ev.SHIFT_END, self.staff_id)

@@ -21,6 +21,7 @@ from sim.vocab import ROLE_STAGE, STAGE_CODES
 
 if TYPE_CHECKING:
     from sim.hazard import HazardField
+    from sim.ops.calendar import Calendar
     from sim.ops.log import EventLog
     from sim.ops.queues import WorkQueue
     from sim.scenario import Scenario
@@ -39,6 +40,7 @@ class Desk(Protocol):
     scenario: Scenario
     ops: Operations
     hazard: HazardField
+    calendar: Calendar
 
     def queue(self, role: str, region: int) -> WorkQueue: ...
 
@@ -70,7 +72,7 @@ class Steps:
         if not self.op.models(role):
             self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=ROLE_STAGE[role])
             self.log.add(self.env.now, claim.claim_id, start, value=value)
-            yield self.env.timeout(max(duration(None), 0.0))
+            yield self.op.calendar.timeout(max(duration(None), 0.0))
             self.log.add(self.env.now, claim.claim_id, end)
             return
         job = Job(self.env, claim, start, end, duration, value)
@@ -90,7 +92,7 @@ class Steps:
 
     def wait(self, hours: float) -> Story:
         if hours > 0:
-            yield self.env.timeout(hours)
+            yield self.op.calendar.timeout(hours)
 
     def pay(self, claim: Claim, amount: float, closes: bool) -> None:
         """A payment to the customer (or the repairer): the final one closes the claim."""
