@@ -82,10 +82,11 @@ class LogNormal(_Dist):
     def model_post_init(self, _context: object) -> None:
         if self.median is not None and self.sigma is not None:
             mu_s = (math.log(self.median), float(self.sigma))
-        else:
-            assert self.mean_ is not None and self.cv is not None
+        elif self.mean_ is not None and self.cv is not None:
             s2 = math.log1p(self.cv**2)
             mu_s = (math.log(self.mean_) - s2 / 2, math.sqrt(s2))
+        else:  # not a valid parameterisation: the validator below says so
+            mu_s = (math.nan, math.nan)
         object.__setattr__(self, "_mu_s", mu_s)  # computed once: a run calls ppf millions of times
 
     def _mu_sigma(self) -> tuple[float, float]:
