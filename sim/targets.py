@@ -62,7 +62,7 @@ class Target:
         """'settlement latency p90 at most 43.2 h' (with the relative share when there is one)."""
         words = "at most" if self.upper else "at least"
         value = "n/a" if self.value is None else fmt.value(self.value, self.figure.unit, currency)
-        rel = f" ({100 * self.relative:g}% of the reference plan)" if self.relative is not None else ""
+        rel = f" ({100 * self.relative:g}% of the reference plan's mean)" if self.relative is not None else ""
         return f"{self.figure.label} {words} {value}{rel}"
 
 
