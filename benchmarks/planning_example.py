@@ -6,7 +6,8 @@ Steps (each a claimsim command, printed as it runs; every step resumes from its 
 1. compare the baseline, the hand-tuned lean plan (scenarios/plans/north-china-lean.yaml) and all-hands;
 2. optimize the lever space scenarios/spaces/north-china.yaml for the cheapest plan whose p90 settlement
    latency is at most TARGET% of the baseline's with 90% confidence, with the sensitivity analysis;
-3. compare best-plan.yaml against the baseline and the lean plan on fresh seeds (an independent check).
+3. compare best-plan.yaml against the baseline and the lean plan on fresh seeds (an independent check);
+4. sensitivity around the recommended plan: tornado of every lever and unknown, Sobol indices of the unknowns.
 The numbers docs/PLANNING.md quotes are collected in OUT/example.json, and its charts are copied to
 docs/img/planning/. The target is relative to the baseline so that the example stays meaningful when the
 model's absolute latencies change.
@@ -43,11 +44,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "planning")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--budget", type=int, default=24)
-    ap.add_argument("--reps", type=int, default=4)
+    ap.add_argument("--budget", type=int, default=16)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--target", default="95%", help="p90 target as a share of the baseline's mean")
-    ap.add_argument("--compare-reps", type=int, default=8)
-    ap.add_argument("--steps", default="1,2,3")
+    ap.add_argument("--compare-reps", type=int, default=6)
+    ap.add_argument("--steps", default="1,2,3,4")
     a = ap.parse_args()
     steps = set(a.steps.split(","))
     out = a.out.resolve()
@@ -59,8 +60,8 @@ def main() -> None:
     if "2" in steps:
         claimsim("optimize", str(SCENARIO), "--space", str(SPACE), "--target", f"latency_p90<={a.target}",
                  "--minimize", "cost", "--confidence", "0.9", "--budget", str(a.budget), "--reps", str(a.reps),
-                 "--finalists", "4", "--confirm-reps", "8", "--max-reps", "12", "--sensitivity", "--method", "sobol",
-                 "--samples", "4", "--sensitivity-reps", "2", "--workers", w, "--out", str(out / "optimize"))
+                 "--finalists", "3", "--confirm-reps", "6", "--max-reps", "8", "--workers", w,
+                 "--out", str(out / "optimize"))
     if "3" in steps:
         best = out / "optimize" / "best-plan.yaml"
         combined = out / "best-and-lean.yaml"
@@ -72,6 +73,11 @@ def main() -> None:
         claimsim("compare", str(SCENARIO), "--plans-file", str(combined), "--plans", "baseline,lean-desk,best",
                  "--reps", str(a.compare_reps), "--seed", str(FRESH_SEED), "--workers", w, "--out",
                  str(out / "check"), "--no-crn-check", "--target", f"latency_p90<={a.target}")
+    if "4" in steps:
+        claimsim("sensitivity", str(SCENARIO), "--space", str(SPACE), "--plans-file",
+                 str(out / "optimize" / "best-plan.yaml"), "--plan", "best", "--figure", "latency_p90", "--figure",
+                 "cost", "--reps", "2", "--method", "sobol", "--samples", "4", "--workers", w,
+                 "--out", str(out / "sensitivity"))
     collect(out)
 
 
@@ -82,15 +88,16 @@ def collect(out: Path) -> None:
         p = out / name / "north-china-blizzard" / "summary.json"
         if p.exists():
             facts[name] = json.loads(p.read_text())
-    p = out / "optimize" / "summary.json"
-    if p.exists():
-        facts["optimize"] = json.loads(p.read_text())
+    for name in ("optimize", "sensitivity"):
+        p = out / name / "summary.json"
+        if p.exists():
+            facts[name] = json.loads(p.read_text())
     (out / "example.json").write_text(json.dumps(facts, indent=2, default=str) + "\n")
     img = ROOT / "docs" / "img" / "planning"
     img.mkdir(parents=True, exist_ok=True)
     for src, dst in ((out / "optimize" / "cost_vs_target.png", "cost_vs_target.png"),
-                     (out / "optimize" / "sensitivity" / "tornado.png", "tornado.png"),
-                     (out / "optimize" / "sensitivity" / "global.png", "sobol.png"),
+                     (out / "sensitivity" / "tornado.png", "tornado.png"),
+                     (out / "sensitivity" / "global.png", "sobol.png"),
                      (out / "check" / "north-china-blizzard" / "backlog.png", "check_backlog.png"),
                      (out / "check" / "north-china-blizzard" / "cost_vs_p90.png", "check_cost_vs_p90.png")):
         if src.exists():

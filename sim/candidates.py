@@ -124,6 +124,7 @@ class Evaluator:
         self.done = 0
         self.total = 0
         self.runs = 0
+        self.reused = 0
 
     def plan_runs(self, n: int) -> None:
         """Announce n more runs to the progress display."""
@@ -153,6 +154,7 @@ class Evaluator:
         results = run_all(specs, self.engine, tick)
         self.done += len(specs)
         self.runs += len(specs)
+        self.reused += sum(bool(r.get("reused")) for r in results)
         for (c, name), r in zip(slots, results, strict=True):
             per = c.values.setdefault(name, {})
             for k in KEEP:

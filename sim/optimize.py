@@ -43,6 +43,7 @@ class Outcome:
     selection: Selection
     importance: dict[str, dict[str, float]]
     runs: int
+    reused: int = 0
 
 
 def optimize(s: Settings, out: Path, engine: Engine, progress: Callable[[Status], None] | None = None,
@@ -57,4 +58,4 @@ def optimize(s: Settings, out: Path, engine: Engine, progress: Callable[[Status]
     study = study_for(p, out, targets)
     cands = search(p, ev, study, targets, batch or max(2, engine.capacity or engine.workers))
     sel = select(p, ev, cands, targets)
-    return Outcome(p, targets, ref, cands, sel, importance(study, targets, p), ev.runs)
+    return Outcome(p, targets, ref, cands, sel, importance(study, targets, p), ev.runs, ev.reused)

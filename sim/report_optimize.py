@@ -321,7 +321,8 @@ def write_optimize(o: Outcome, out: Path, sens: Sensitivity | None, meta: dict[s
     summary = {"scenarios": list(o.problem.spaces), "currency": o.problem.currency,
                "targets": [{"figure": t.figure.key, "op": t.op, "value": t.value, "text": t.text} for t in o.targets],
                "minimize": [f.key for f in s.minimize], "confidence": s.confidence, "budget": s.budget,
-               "reps": s.reps, "seeds": o.problem.seeds, "runs": o.runs, "candidates": len(o.candidates),
+               "reps": s.reps, "seeds": o.problem.seeds, "runs": o.runs, "reused": o.reused,
+               "candidates": len(o.candidates),
                "selected": None if chosen is None else {
                    "label": chosen.label, "levers": chosen.params, "overrides": chosen.overrides,
                    "meets_targets": o.selection.met, "confirmed": o.selection.confirmed,

@@ -29,12 +29,16 @@ def run(
     hours: Annotated[int | None, typer.Option(min=1, help="Stop after this many hours (quick look).")] = None,
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (e.g. optimize's "
+                                                         "best-plan.yaml).")] = None,
 ) -> None:
     """Run one scenario under one plan and seed; write results/<scenario>/<plan>/seed-<n>/."""
     from sim import report, runner
 
     sf = _load(file)
     try:
+        if plans_file is not None:
+            sf.add_plans_file(plans_file)
         scenario = sf.resolve(plan)
     except InputError as err:
         _fail(err)
