@@ -85,6 +85,10 @@ def optimize(
     force: Annotated[bool, typer.Option(help="Write into an existing folder claimsim did not write.")] = False,
 ) -> None:
     """Find the cheapest plan of a lever space that meets the targets with stated confidence; write best-plan.yaml."""
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
     from sim import execution
     from sim.candidates import Settings
     from sim.compare import Engine, RunsFailed
@@ -93,6 +97,7 @@ def optimize(
     from sim.report_optimize import write_optimize
     from sim.targets import parse_target
 
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # TPE's multivariate mode is marked experimental
     started = time.perf_counter()
     try:
         targets = tuple(parse_target(t) for t in target)
