@@ -279,13 +279,11 @@ def _sensitive(o: Outcome, sens: Sensitivity | None) -> str:
         parts.append(f"over the {len(o.candidates)} plans tried, **{o.problem.space.label(name)}** explains most of "
                      f"the variation of {t0.figure.label} (importance {share:.2f}, Optuna)")
     if sens is not None:
-        say = sens.sentences()
         for kind in ("lever", "unknown"):
             r = sens.top(kind, sens.figures[0])
             if r is not None:
                 parts.append(f"the {kind} that moves {sens.figures[0].label} most around the recommendation is "
                              f"**{r['label']}** (swing {sens.figures[0].format(r[sens.figures[0].name + '.swing'], o.problem.currency)})")  # noqa: E501
-        del say
     return "; ".join(parts) or "not measured (too few plans tried; run with --sensitivity)"
 
 

@@ -8,6 +8,10 @@ than another's by more than a shrinking allowance computed from the variance of 
 Replication j of every system uses the same seed (common random numbers): the paired differences then vary
 far less than the systems do, and KN stops early. Optimize uses it to choose among its finalists (docs/PLANNING.md
 says why KN rather than OCBA: a stated probability of correct selection, paired seeds, early elimination).
+
+`select` runs optimize's selection stage: finalists (the cheapest plans meeting every target), fresh common
+replications, KN on the first objective, and a confirmation of the chosen plan on an independent block of seeds;
+with several scenarios and rule `regret`, minimax regret instead of KN.
 """
 
 from __future__ import annotations
