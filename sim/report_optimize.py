@@ -157,12 +157,12 @@ def versus_reference(o: Outcome) -> list[dict[str, Any]]:
     rows = []
     n = o.reference.n()
     cur = o.problem.currency
-    for f in REPLICATED:
+    for f in dict.fromkeys([*REPLICATED, *o.problem.settings.minimize, *(t.figure for t in o.targets)]):
         a, b = series(chosen, f.name)[:n], series(o.reference, f.name)[:n]
         (m, lo, hi), _p = paired_t(a - b)
         ci = mean_ci(a - b)
         verdict = f.verdict(m) if differs(ci) else "no detectable difference"
-        rows.append({"figure": f.label, "unit": f.unit if f.unit != "money" else cur,
+        rows.append({"name": f.name, "figure": f.label, "unit": f.unit if f.unit != "money" else cur,
                      "reference": float(np.nanmean(b)), "recommended": float(np.nanmean(a)),
                      "change": m, "change_low": lo, "change_high": hi, "verdict": verdict})
     return rows
@@ -185,16 +185,17 @@ def report(o: Outcome, sens: Sensitivity | None, meta: dict[str, Any]) -> str:
         return "\n".join(lines)
     moved = [(lab, v, now) for lab, v, now in o.problem.space.describe(chosen.params) if v != now]
     levers = "; ".join(f"{lab} **{v}** (now {now})" for lab, v, now in moved) or "the reference plan as it is"
-    ref_cost, cost = objective(o.reference, f0), objective(chosen, f0)
     verb = "meets" if sel.met else "does NOT meet"
+    n = o.reference.n()
+    versus = {r["figure"]: r for r in versus_reference(o)}
+    c = versus[f0.label]
     lines += [f"- **Recommended plan:** `best` in `best-plan.yaml`: {levers}.",
-              f"- **What it costs:** {f0.label} {f0.format(cost, cur)} against {f0.format(ref_cost, cur)} for the "
-              f"plan in use now ({f0.format_diff(cost - ref_cost, cur)}).",
-              "- **What it buys:** " + "; ".join(
-                  f"{t.figure.label} {t.figure.format(float(np.nanmean(series(chosen, t.figure.name))), cur)} "
-                  f"(now {t.figure.format(float(np.nanmean(series(o.reference, t.figure.name))), cur)}), "
-                  f"{conf} bound {t.figure.format(max(t.bound(v[t.figure.name], s.confidence) for v in chosen.values.values()), cur)}"  # noqa: E501
-                  f" against the target of {t.describe(cur)}" for t in o.targets) + "."]
+              f"- **What it costs:** {f0.label} {f0.format(c['recommended'], cur)} against "
+              f"{f0.format(c['reference'], cur)} for the plan in use now on the same {n} seeds: "
+              f"{f0.format_diff(c['change'], cur)} "
+              f"[{f0.format_diff(c['change_low'], cur)}, {f0.format_diff(c['change_high'], cur)}] "
+              f"({c['verdict']}).",
+              "- **What it buys:** " + "; ".join(_buys(o, t, versus, conf) for t in o.targets) + "."]
     how = [f"it {verb} every target at {conf} confidence over {chosen.n()} replications on common seeds"]
     if sel.kn is not None:
         k = len(sel.kn.reps)
@@ -253,7 +254,7 @@ def report(o: Outcome, sens: Sensitivity | None, meta: dict[str, Any]) -> str:
               "holds zero is *no detectable difference*.", "",
               "| figure | now | recommended | change [95% CI] | verdict |", "|---|---|---|---|---|"]
     for r in versus_reference(o):
-        f = next(g for g in REPLICATED if g.label == r["figure"])
+        f = BY_NAME[r["name"]]
         lines.append(f"| {f.label} | {f.format(r['reference'], cur)} | {f.format(r['recommended'], cur)} | "
                      f"{f.format_diff(r['change'], cur)} [{f.format_diff(r['change_low'], cur)}, "
                      f"{f.format_diff(r['change_high'], cur)}] | {r['verdict']} |")
@@ -268,6 +269,21 @@ def report(o: Outcome, sens: Sensitivity | None, meta: dict[str, Any]) -> str:
               "- `optuna.db`: the search (a re-run with the same inputs resumes it); `runs/`: every run's folder", "",
               f"Command: `{meta.get('command')}`", ""]
     return "\n".join(lines)
+
+
+def _buys(o: Outcome, t: Any, versus: dict[str, dict[str, Any]], conf: str) -> str:
+    """A target's result: the chosen plan's mean and bound over all its replications, and the paired change."""
+    chosen = o.selection.chosen
+    assert chosen is not None
+    cur, f = o.problem.currency, t.figure
+    bound = max(t.bound(v[f.name], o.problem.settings.confidence) for v in chosen.values.values())
+    text = (f"{f.label} {f.format(float(np.nanmean(series(chosen, f.name))), cur)} over its {chosen.n()} "
+            f"replications, {conf} bound {f.format(bound, cur)} against the target of {t.describe(cur)}")
+    r = versus.get(f.label)
+    if r is not None:
+        text += (f"; {f.format(r['recommended'], cur)} against {f.format(r['reference'], cur)} now on the same "
+                 f"{o.reference.n()} seeds ({r['verdict']})")
+    return text
 
 
 def _sensitive(o: Outcome, sens: Sensitivity | None) -> str:

@@ -221,7 +221,7 @@ def show_value(v: Any) -> str:
         return f"{v:,}"
     if isinstance(v, dict):
         return ", ".join(f"{k} {show_value(x)}" for k, x in v.items())
-    return str(v)
+    return str(v).replace("_", " ")  # plain words: a roster named office_staggered reads "office staggered"
 
 
 def read_space(path: str | Path, scenario: ScenarioFile) -> LeverSpace:

@@ -74,7 +74,7 @@ def claimsim(*args: str) -> subprocess.CompletedProcess:
 def test_optimize_end_to_end_resumes_and_writes_a_plan_compare_and_run_accept(tmp_path: Path) -> None:
     out = tmp_path / "opt"
     args = ["optimize", str(SMALL), "--space", str(SPACE), "--target", "settlement_latency_hours.p90<=200%",
-            "--target", "claims<=60", "--out", str(out), "--budget", "5", "--reps", "2", "--hours", "12",
+            "--target", "claims<=60", "--out", str(out), "--budget", "4", "--reps", "2", "--hours", "8",
             "--finalists", "2", "--confirm-reps", "2", "--max-reps", "3", "--workers", "1"]
     proc = claimsim(*args)
     assert proc.returncode == 0, proc.stderr
