@@ -68,8 +68,8 @@ def target_line(ax: Axes, value: float, text: str, horizontal: bool = True) -> N
     """A dashed red line at a target, labelled."""
     if horizontal:
         ax.axhline(value, color="crimson", ls="--", lw=1)
-        ax.annotate(text, (1.0, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                    textcoords="offset points", ha="right", color="crimson", fontsize=8)
+        ax.annotate(text, (0.0, value), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                    textcoords="offset points", ha="left", color="crimson", fontsize=8)
     else:
         ax.axvline(value, color="crimson", ls="--", lw=1)
         ax.annotate(text, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),

@@ -141,7 +141,7 @@ def pareto_plot(o: Outcome, path: Path) -> None:
     if f0.unit == "money":
         money_axis(ax, o.problem.currency, "x")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="center right")
     ax.set_title(f"{', '.join(o.problem.spaces)}: every plan tried ({len(o.candidates)}), "
                  f"{o.problem.settings.reps}+ common seeds each", fontsize=10)
     fig.tight_layout()
