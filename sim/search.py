@@ -60,7 +60,7 @@ def start_values(space: LeverSpace, dists: dict[str, Any]) -> dict[str, Any]:
         v = space.current(name)
         lever = space.levers[name]
         if isinstance(lever.set, dict):
-            if "off" in lever.set and not lever.set["off"]:
+            if "off" in lever.set:  # named options: start from "off" (a campaign not run)
                 out[name] = "off"
             continue
         if v is None or isinstance(v, dict):
