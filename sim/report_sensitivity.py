@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from sim.charts import money_axis  # noqa: E402
 from sim.files import SIGNATURE, atomic_write  # noqa: E402
@@ -29,8 +30,8 @@ def tornado_chart(s: Sensitivity, path: Path) -> None:
     """One panel per figure: a bar from the lowest to the highest mean each lever or unknown reaches, sorted."""
     n = len(s.figures)
     rows = sorted(s.tornado, key=lambda r: r.get(f"{s.figures[0].name}.swing", 0.0))
-    fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 0.45 * len(rows) + 1.8), squeeze=False)
-    for ax, f in zip(axes[0], s.figures, strict=True):
+    fig, axes = plt.subplots(1, n, figsize=(4 + 4 * n, 0.45 * len(rows) + 1.8), squeeze=False, sharey=True)
+    for k, (ax, f) in enumerate(zip(axes[0], s.figures, strict=True)):
         centre = s.centre[f.name]
         for i, r in enumerate(rows):
             lo, hi = r[f"{f.name}.low"], r[f"{f.name}.high"]
@@ -40,8 +41,10 @@ def tornado_chart(s: Sensitivity, path: Path) -> None:
             ax.plot([hi], [i], "^", color="k", ms=4)
         ax.axvline(centre, color="k", lw=1)
         ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([f"{r['label']} ({r['low_value']} .. {r['high_value']})"
-                            + (" *" if r["kind"] == "unknown" else "") for r in rows], fontsize=8)
+        if k == 0:
+            ax.set_yticklabels([f"{r['label']} ({r['low_value']} .. {r['high_value']})"
+                                + (" *" if r["kind"] == "unknown" else "") for r in rows], fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_xlabel(f.heading(s.currency))
         _axis(ax, f, s.currency)
         ax.set_title(f"{f.label}: centre {f.format(centre, s.currency)}", fontsize=10)
