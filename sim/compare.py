@@ -21,7 +21,7 @@ import numpy as np
 from sim.execution import Failure, RunSpec, Status, execute, run_replication  # noqa: F401 (re-exported)
 from sim.figures import REPLICATED, Figure
 from sim.scenario import load_scenario
-from sim.stats import bootstrap_percentile, holm, mean_ci, paired_t
+from sim.stats import Interval, bootstrap_percentile, differs, holm, mean_ci, one_sided_bound, paired_t
 
 # The figures compared per replication, by name (sim.figures.REPLICATED); percentiles also get a pooled bootstrap.
 FIGURES: dict[str, Figure] = {f.name: f for f in REPLICATED}
@@ -52,6 +52,22 @@ class Comparison:
     baseline: str
     plans: dict[str, PlanResult]
     crn: dict[str, Any] | None = None
+    currency: str = "CNY"
+    start: Any = None                      # the scenario's start (charts read calendar dates from it)
+    targets: tuple[Any, ...] = ()          # sim.targets.Target, resolved against the baseline
+    confidence: float = 0.9                # of the targets' one-sided bounds and the ranking rules
+    min_effect: dict[str, float] = field(default_factory=dict)  # practical threshold per figure name
+    min_effect_share: float = 0.0          # ... or as a share of the baseline's mean
+    inputs: str = ""                       # digest of what was compared (scenario, plans file, plans, seeds)
+
+    def threshold(self, key: str) -> float:
+        """The smallest difference of a figure that matters in practice (--min-effect)."""
+        if key in self.min_effect:
+            return self.min_effect[key]
+        if self.min_effect_share > 0:
+            m = float(np.nanmean(self.plans[self.baseline].values(key)))
+            return abs(m) * self.min_effect_share if math.isfinite(m) else 0.0
+        return 0.0
 
     def table(self) -> list[dict[str, Any]]:
         rows = []
@@ -80,10 +96,62 @@ class Comparison:
                 (m, lo, hi), p = paired_t(d)
                 out.append({"plan": name, "figure": key, "diff": m, "low": lo, "high": hi, "p": p})
         for row, adj in zip(out, holm([r["p"] for r in out]), strict=True):
+            fig = FIGURES[row["figure"]]
             row["p_holm"] = adj
-            row["significant"] = adj < 0.05
-            row["better"] = bool(row["significant"] and FIGURES[row["figure"]].improves(row["diff"]))
+            interval = Interval(row["diff"], row["low"], row["high"], 0)
+            row["significant"] = bool(adj < 0.05 and differs(interval))
+            row["min_effect"] = self.threshold(row["figure"])
+            row["detectable"] = bool(row["significant"] and differs(interval, row["min_effect"]))
+            row["better"] = bool(row["detectable"] and fig.improves(row["diff"]))
+            row["verdict"] = (fig.verdict(row["diff"]) if row["detectable"] else
+                              "below the practical threshold" if row["significant"] else "no detectable difference")
         return out
+
+    def target_rows(self) -> list[dict[str, Any]]:
+        """Each plan against each target: mean, the one-sided bound the target is judged on, and met or not."""
+        out = []
+        for name, pr in self.plans.items():
+            for t in self.targets:
+                v = pr.values(t.figure.name)
+                bound = t.bound(v, self.confidence)
+                out.append({"plan": name, "target": t.describe(self.currency), "figure": t.figure.name,
+                            "mean": float(np.nanmean(v)), "bound": bound, "met": t.slack(bound) <= 0})
+        return out
+
+    def recommendation(self, key: str = "latency_p90") -> dict[str, Any]:
+        """The plan to recommend, by a rule on confidence bounds (never on point means alone).
+
+        With targets: the cheapest plan (by the upper 90% bound of its operating cost) whose bounds meet every
+        target; if none does, the plan closest to them. Without: the plan with the best pessimistic bound of the
+        key figure whose improvement over the baseline is detectable; the baseline if none is.
+        """
+        cost = FIGURES["cost"]
+        conf = self.confidence
+
+        def pessimistic(name: str, fig: Figure) -> float:
+            return one_sided_bound(self.plans[name].values(fig.name), conf, upper=fig.better != "higher")
+
+        if self.targets:
+            rows = self.target_rows()
+            met = [p for p in self.plans if all(r["met"] for r in rows if r["plan"] == p)]
+            if met:
+                pick = min(met, key=lambda p: pessimistic(p, cost))
+                why = (f"the cheapest plan (by the {100 * conf:.0f}% upper bound of its operating cost) whose "
+                       f"{100 * conf:.0f}% bounds meet every target")
+            else:
+                pick = min(self.plans, key=lambda p: max(t.slack(r["bound"]) for t in self.targets for r in rows
+                                                         if r["plan"] == p and r["figure"] == t.figure.name))
+                why = "no plan meets every target; this one comes closest"
+            return {"plan": pick, "why": why, "meets": pick in met}
+        fig = FIGURES[key]
+        better = {d["plan"] for d in self.differences() if d["figure"] == key and d["better"]}
+        if not better:
+            return {"plan": self.baseline, "why": f"no plan changes {fig.label} detectably from the baseline",
+                    "meets": None}
+        sign = 1 if fig.better != "higher" else -1
+        pick = min(better, key=lambda p: sign * pessimistic(p, fig))
+        return {"plan": pick, "why": f"the best {100 * conf:.0f}% pessimistic bound of {fig.label} among the plans "
+                                     "that improve it detectably", "meets": None}
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -174,7 +242,8 @@ def compare_scenario(path: Path, plans: list[str], reps: int, seed: int | None, 
         total_planned = target * len(plans)
     for pr in results.values():
         pr.reps.sort(key=lambda r: r["seed"])
-    comparison = Comparison(name, str(path), plans[0], results)
+    base = sf.resolve()
+    comparison = Comparison(name, str(path), plans[0], results, currency=base.currency, start=base.start)
     if crn_check and len(plans) > 1:
         comparison.crn = crn_variance(path, plans_file, plans[0], plans[1], base_seed, have, hours, workers,
                                       results, key, out / "runs-independent")
@@ -207,20 +276,26 @@ def crn_variance(path: Path, plans_file: Path | None, base: str, plan: str, base
 # ---------------------------------------------------------------------------- several scenarios
 
 
-def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, target_paid_7d: float
-               ) -> dict[str, Any]:
-    """Plan x scenario matrix of the key figure, each plan's regret, and four robustness rules."""
+def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, target_paid_7d: float,
+               confidence: float = 0.9) -> dict[str, Any]:
+    """Plan x scenario matrix of the key figure, each plan's regret, and four robustness rules.
+
+    Rules and targets use the pessimistic one-sided bound of each plan's mean at `confidence` (the upper bound
+    where lower is better), not the point mean: a plan does not win on noise.
+    """
     plans = list(comparisons[0].plans)
-    matrix = {c.scenario: {p: c.plans[p].summary(key)[0] for p in plans} for c in comparisons}
     lower_better = FIGURES[key].better != "higher"
+    matrix = {c.scenario: {p: one_sided_bound(c.plans[p].values(key), confidence, upper=lower_better)
+                           for p in plans} for c in comparisons}
     regret = {}
     for scen, row in matrix.items():
         best = min(row.values()) if lower_better else max(row.values())
         regret[scen] = {p: (v - best) if lower_better else (best - v) for p, v in row.items()}
     meets = {}
     for c in comparisons:
-        meets[c.scenario] = {p: bool(c.plans[p].summary("latency_p90")[0] <= target_p90_h
-                                     and c.plans[p].summary("paid_7d")[0] >= target_paid_7d) for p in plans}
+        meets[c.scenario] = {p: bool(one_sided_bound(c.plans[p].values("latency_p90"), confidence) <= target_p90_h
+                                     and one_sided_bound(c.plans[p].values("paid_7d"), confidence, upper=False)
+                                     >= target_paid_7d) for p in plans}
     pick = min if lower_better else max
     mean_over = {p: float(np.mean([matrix[s][p] for s in matrix])) for p in plans}
     worst = {p: (max if lower_better else min)(matrix[s][p] for s in matrix) for p in plans}
@@ -228,7 +303,7 @@ def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, tar
     share_meeting = {p: float(np.mean([meets[s][p] for s in matrix])) for p in plans}
     return {
         "figure": key, "matrix": matrix, "regret": regret, "meets_target": meets,
-        "target": {"p90_h": target_p90_h, "paid_7d": target_paid_7d},
+        "target": {"p90_h": target_p90_h, "paid_7d": target_paid_7d}, "confidence": confidence,
         "rules": {
             "best mean over scenarios": pick(plans, key=lambda p: mean_over[p]),
             "best worst case": pick(plans, key=lambda p: worst[p]),

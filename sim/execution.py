@@ -132,14 +132,15 @@ def run_replication(spec: RunSpec) -> dict[str, Any]:
 
 
 def replication(summary: dict[str, Any], claims: Any, backlog: np.ndarray) -> dict[str, Any]:
-    """A run's headline figures (sim.figures.REPLICATED) and raw arrays, from its summary, claims and backlog."""
-    from sim.figures import values
+    """A run's figures by name (every registered figure; the headline ones are sim.figures.REPLICATED) and raw
+    arrays, from its summary, claims and backlog."""
+    from sim.figures import ALL, values
 
     settled = claims["settled_h"].notna()
     latency = (claims.loc[settled, "settled_h"] - claims.loc[settled, "reported_h"]).to_numpy()
     return {
         "plan": summary["plan"], "seed": summary["seed"],
-        "figures": values(summary["figures"]),
+        "figures": values(summary["figures"], ALL),
         "latency": latency.astype(np.float32),
         "backlog": np.asarray(backlog, dtype=np.float32),
         "horizon": float(summary["hours"]),

@@ -173,18 +173,44 @@ _ALL: tuple[Figure, ...] = (
     _f("backlog.cleared_hour", "backlog cleared at", "hour", "lower",
        "first hour after the peak with open claims back within 10% of the way from the normal level to the peak"),
     # money and hours
-    _f("loss_total", "losses incurred", "money", "none", "sum of every incident's loss"),
+    _f("loss_total", "losses incurred", "money", "lower",
+       "sum of every incident's loss (prevention measures lower it; the operation does not)", alias="losses",
+       replicated=True),
     _f("paid_total", "paid to customers", "money", "none", "sum of PREPAYMENT and PAYMENT amounts"),
     _f("overtime_hours", "overtime hours", "count", "lower",
        "hours of SHIFT_START..SHIFT_END beyond each person's standard day"),
     _f("cost.staff", "staff cost", "money", "lower", "shift hours at each role's rate, overtime at its premium"),
     _f("cost.overtime_premium", "overtime premium", "money", "lower", "the premium part of overtime pay"),
     _f("cost.partner_fees", "partner fees", "money", "lower", "jobs done by partners times their fee per job"),
-    _f("cost.total", "operating cost", "money", "lower", "staff cost plus partner fees", alias="cost",
-       replicated=True),
+    _f("cost.total", "staff and partner cost", "money", "lower", "staff cost plus partner fees",
+       alias="staff_partner_cost"),
+    # full economics (sim/economics.py, priced by the scenario's `costs:` section)
+    _f("economics.night_premium", "night premium", "money", "lower",
+       "hours of shifts in the night window times the hourly rate times costs.night_premium"),
+    _f("economics.rest_day_premium", "rest-day and holiday premium", "money", "lower",
+       "hours worked on rest days and holidays paid at their factor, beyond regular and overtime pay"),
+    _f("economics.retainers", "partner retainers", "money", "lower",
+       "retainer per unit of headcount and per reserve person on call, per day of the run"),
+    _f("economics.campaigns", "SMS and visit campaigns", "money", "lower",
+       "SMS sent (coverage x insured drivers) and risk visits made (share x firms, farms) at their prices"),
+    _f("economics.operating_cost", "operating cost", "money", "lower",
+       "staff pay with overtime, night and rest-day premiums, partner fees, retainers and campaigns",
+       alias="cost", replicated=True),
+    _f("economics.payments", "paid to customers by the end of the run", "money", "none",
+       "PREPAYMENT and PAYMENT amounts in the event log"),
+    _f("economics.outstanding", "expected payments still due", "money", "none",
+       "loss less deductible times the covered share, for claims open or unreported at the end of the run"),
+    _f("economics.leakage", "leakage (overpayment on lighter checks)", "money", "lower",
+       "documented overpayment share of claims settled with the survey waived, on the fast track, or with "
+       "simplified documents", alias="leakage"),
+    _f("economics.claims_cost", "claims cost", "money", "lower",
+       "payments made, expected payments still due, and leakage", alias="claims_cost", replicated=True),
+    _f("economics.net_cost", "net cost (operating + claims)", "money", "lower",
+       "operating cost plus claims cost", alias="net_cost", replicated=True),
 )
 
 FIGURES: dict[str, Figure] = {f.key: f for f in _ALL}
+ALL: tuple[Figure, ...] = _ALL
 ALIASES: dict[str, str] = {f.alias: f.key for f in _ALL if f.alias}
 BY_NAME: dict[str, Figure] = {f.name: f for f in _ALL}
 # The headline figures: one number per replication, compared across plans, sweeps and baselines.

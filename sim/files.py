@@ -189,3 +189,29 @@ def is_writable_dir(folder: Path) -> bool:
     while not p.exists():
         p = p.parent
     return p.is_dir() and os.access(p, os.W_OK | os.X_OK)
+
+
+def keep_previous(folder: Path, inputs: str, names: tuple[str, ...], stamp: str) -> Path | None:
+    """Before a report is rewritten from different inputs, move the previous one to `history/<stamp>-<inputs>/`.
+
+    A report's summary.json records the digest of its inputs (`inputs`); when the digest differs (a changed
+    plans file, other plans, other targets), the files in `names` that exist are moved, not overwritten, so no
+    earlier report is lost. Returns the history folder, or None when nothing was kept.
+    """
+    import json
+
+    folder = Path(folder)
+    summary = folder / "summary.json"
+    try:
+        old = json.loads(summary.read_text()).get("inputs")
+    except (OSError, ValueError):
+        return None
+    if not old or old == inputs:
+        return None
+    dest = folder / "history" / f"{stamp}-{str(old)[:12]}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = folder / name
+        if src.exists():
+            os.replace(src, dest / name)
+    return dest

@@ -7,15 +7,19 @@ each staff member), so any number in a report can be traced back to the claims b
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from sim.economics import economics
 from sim.ops.log import CLOSING, JOB_ENDS, JOB_STARTS, SURVEY_REINSPECTION, Ev, RunRecord
 from sim.stages import backlog_by_stage, progress, stage_intervals
 from sim.stats import censored_quantiles
 from sim.vocab import DISPUTE_ROUTES, ROLES, SEGMENT_OF, SERVICE_LEVEL_S, TRACKS
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 PERCENTILES = (50, 90, 99)
 # The surge is "cleared" once the open backlog is back within 10% of the way from the run's normal level
@@ -267,8 +271,9 @@ def phone_figures(ev: dict[str, np.ndarray]) -> dict[str, float | int | None]:
     }
 
 
-def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict[str, Any]:
-    """The headline figures of one run."""
+def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame, scenario: Scenario | None = None
+            ) -> dict[str, Any]:
+    """The headline figures of one run (with the scenario: its full economics too, sim/economics.py)."""
     reported = claims["reported_h"].notna()
     settled = claims["settled_h"].notna()
     outcome = claims["outcome"]
@@ -331,6 +336,7 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame) -> dict
         "staff_hours": staff.get("staff_hours", {}),
         "overtime_hours": staff.get("overtime_hours", 0.0),
         "cost": staff["cost"],
+        **({"economics": economics(rec, claims, scenario, staff["cost"])} if scenario is not None else {}),
     }
 
 

@@ -49,8 +49,8 @@ def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None
     backlog = metrics.backlog_series(claims, rec.events, model.hour)
     live = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     series = pd.concat([backlog, live.drop(columns=["hour", "incidents"])], axis=1)
-    figures = metrics.figures(rec, claims, backlog)
     scenario = model.spec
+    figures = metrics.figures(rec, claims, backlog, scenario)
     summary = {
         "scenario": scenario.name,
         "plan": scenario.plan,

@@ -1,6 +1,6 @@
 """The `claimsim` command line. Exit codes: 0 ok, 1 a check failed or a run failed, 2 bad input, 130 interrupted.
 
-Commands live in one module per group (run, batch, quality, exercise); each registers on the shared app.
+Commands live in one module per group (run, batch, plan, quality, exercise); each registers on the shared app.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from sim.cli import run  # noqa: F401
 
 # isort: split
 from sim.cli import batch  # noqa: F401
+
+# isort: split
+from sim.cli import plan  # noqa: F401
 
 # isort: split
 from sim.cli import quality  # noqa: F401

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -24,7 +26,10 @@ from sim.cli.app import (
     out_console,
 )
 from sim.errors import InputError
-from sim.files import mark_unfinished
+from sim.files import keep_previous, mark_unfinished
+
+REPORT_FILES = ("report.md", "summary.json", "table.csv", "differences.csv", "replications.csv", "economics.csv",
+                "targets.csv", "comparison.xlsx", "latency_cdf.png", "backlog.png", "cost_vs_p90.png")
 
 if TYPE_CHECKING:
     from sim.compare import Comparison
@@ -49,7 +54,17 @@ def compare(
     key: Annotated[str, typer.Option(help="Key figure for --precision and the scenario matrix.")] = "latency_p90",
     crn_check: Annotated[bool, typer.Option(help="Also run the second plan with independent seeds to measure "
                                                  "what common random numbers save.")] = True,
-    target_p90: Annotated[float, typer.Option(help="Service target: p90 settlement latency (h).")] = 72.0,
+    target: Annotated[list[str] | None, typer.Option(help="Service target FIGURE<=VALUE or FIGURE>=VALUE (e.g. "
+                                                          "'settlement_latency_hours.p90<=48', or 'latency_p90<=95%' "
+                                                          "of the baseline), judged on one-sided bounds; "
+                                                          "repeatable.")] = None,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence of the targets' one-sided bounds "
+                                                                       "and of the ranking rules.")] = 0.9,
+    min_effect: Annotated[list[str] | None, typer.Option(help="Practical threshold: a share of the baseline's mean "
+                                                              "for every figure ('5%'), or FIGURE=VALUE; smaller "
+                                                              "differences are not reported as better or worse; "
+                                                              "repeatable.")] = None,
+    target_p90: Annotated[float, typer.Option(help="Scenario matrix target: p90 settlement latency (h).")] = 72.0,
     target_paid_7d: Annotated[float, typer.Option(help="Service target: share paid or pre-paid within 7 days.")]
     = 0.3,
     executor: ExecutorOpt = "local",
@@ -63,6 +78,13 @@ def compare(
 
     if key not in cmp.FIGURES:
         _fail(InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key"))
+    try:
+        from sim.targets import parse_target
+
+        targets = [parse_target(t) for t in target or []]
+        thresholds, share = _min_effect(min_effect or [])
+    except InputError as err:
+        _fail(err)
     checked = []
     for file in files:  # every file and plan is checked before anything runs
         sf = _load(file)
@@ -84,10 +106,17 @@ def compare(
     with _executor(executor, workers, scheduler) as (pool, capacity):
         for file, sf, chosen in checked:
             final = out / sf.name
+            inputs = _inputs(sf, plans_file, chosen, reps, seed, hours, precision, target, min_effect, confidence)
             try:
+                kept = keep_previous(final, inputs, REPORT_FILES, dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
                 mark_unfinished(final)
+            except InputError as err:
+                _fail(err)
             except OSError as exc:
                 _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
+            if kept:
+                err_console.print(f"the previous report (other plans or inputs) is kept in {kept}", highlight=False,
+                                  soft_wrap=True)
             engine = cmp.Engine(workers=workers, executor=pool, capacity=capacity,
                                 bundle=bundle or (1 if executor == "local" else 2), resume=resume)
             with _run_progress(f"{sf.name}: {', '.join(chosen)}", reps * len(chosen)) as bar:
@@ -104,6 +133,10 @@ def compare(
                     err_console.print(f"{len(failed.failures)} run(s) failed; the others are kept in {final}/runs "
                                       "and a re-run resumes from them", highlight=False, soft_wrap=True)
                     raise typer.Exit(code=1) from None
+            base_means = {t.figure.name: float(np.nanmean(comp.plans[comp.baseline].values(t.figure.name)))
+                          for t in targets}
+            comp.targets = tuple(t.resolve(base_means[t.figure.name]) for t in targets)
+            comp.confidence, comp.min_effect, comp.min_effect_share, comp.inputs = confidence, thresholds, share, inputs
             write_comparison(comp, final)
             comparisons.append(comp)
             _print_comparison(comp, final)
@@ -111,7 +144,7 @@ def compare(
         names = [set(c.plans) for c in comparisons]
         if any(n != names[0] for n in names):
             _fail(InputError("the scenarios must share the compared plans for a matrix", key_path="--plans"))
-        rob = cmp.robustness(comparisons, key, target_p90, target_paid_7d)
+        rob = cmp.robustness(comparisons, key, target_p90, target_paid_7d, confidence)
         folder = out / "matrix"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "report.md").write_text(matrix_report(rob))
@@ -218,24 +251,66 @@ def _print_comparison(comp: Comparison, folder: Path) -> None:
     for r in rows:
         table.add_column(r["plan"], justify="right")
     for key in ("latency_mean", "latency_p90", "first_contact_mean", "first_payment_mean", "abandonment",
-                "peak_backlog", "cost"):
-        label, unit = FIGURES[key].label, FIGURES[key].unit
-        cells = []
-        for r in rows:
-            v = r[key]
-            fmt = (lambda x: f"{100 * x:.1f}%") if unit == "share" else (lambda x: f"{x:,.1f}")
-            cells.append(f"{fmt(v['mean'])} [{fmt(v['low'])}, {fmt(v['high'])}]")
-        table.add_row(label, *cells)
+                "peak_backlog", "cost", "losses", "net_cost"):
+        f = FIGURES[key]
+        cells = [f"{f.format(r[key]['mean'], comp.currency)} [{f.format(r[key]['low'], comp.currency)}, "
+                 f"{f.format(r[key]['high'], comp.currency)}]" for r in rows]
+        table.add_row(f.label, *cells)
     out_console.print(table)
-    sig = [d for d in comp.differences() if d["significant"] and d["figure"] in ("latency_mean", "latency_p90",
-                                                                                  "cost")]
-    for d in sig:
-        out_console.print(f"  {d['plan']} vs {comp.baseline}: {FIGURES[d['figure']].label} "
-                          f"{d['diff']:+,.2f} [{d['low']:+,.2f}, {d['high']:+,.2f}] "
-                          f"({'better' if d['better'] else 'worse'})")
+    for d in comp.differences():
+        if d["figure"] not in ("latency_mean", "latency_p90", "cost", "net_cost", "losses"):
+            continue
+        f = FIGURES[d["figure"]]
+        out_console.print(f"  {d['plan']} vs {comp.baseline}: {f.label} {f.format_diff(d['diff'], comp.currency)} "
+                          f"[{f.format_diff(d['low'], comp.currency)}, {f.format_diff(d['high'], comp.currency)}] "
+                          f"({d['verdict']})", highlight=False)
+    for r in comp.target_rows():
+        out_console.print(f"  {r['plan']}: {r['target']}: {'met' if r['met'] else 'NOT met'} "
+                          f"({100 * comp.confidence:.0f}% bound {FIGURES[r['figure']].format(r['bound'])})",
+                          highlight=False)
+    rec = comp.recommendation()
+    out_console.print(f"  recommended: [bold]{rec['plan']}[/] ({rec['why']})")
     if comp.crn:
         out_console.print(f"  common random numbers shrink the variance of the paired difference "
                           f"{comp.crn['shrink']:.1f}x")
     out_console.print(f"results: {folder}", highlight=False, soft_wrap=True)
 
 
+
+
+def _min_effect(items: list[str]) -> tuple[dict[str, float], float]:
+    """--min-effect values: '5%' (a share of the baseline's mean, every figure) or FIGURE=VALUE (absolute)."""
+    from sim.figures import UnknownFigure, replicated
+
+    absolute: dict[str, float] = {}
+    share = 0.0
+    for item in items:
+        text = item.strip()
+        try:
+            if "=" in text:
+                name, value = text.split("=", 1)
+                absolute[replicated(name.strip()).name] = abs(float(value))
+            elif text.endswith("%"):
+                share = abs(float(text[:-1])) / 100
+            else:
+                raise ValueError
+        except UnknownFigure as err:
+            raise InputError(str(err), key_path="--min-effect") from None
+        except ValueError:
+            raise InputError(f"expected a share like 5% or FIGURE=VALUE like latency_p90=2, got '{item}'",
+                             key_path="--min-effect") from None
+    return absolute, share
+
+
+def _inputs(sf: Any, plans_file: Path | None, plans: list[str], reps: int, seed: int | None, hours: int | None,
+            precision: float | None, targets: list[str] | None, min_effect: list[str] | None,
+            confidence: float) -> str:
+    """Digest of what a comparison compared: a report from other inputs is kept, not overwritten."""
+    import hashlib
+    import json
+
+    plans_sha = hashlib.sha256(plans_file.read_bytes()).hexdigest() if plans_file else None
+    return hashlib.sha256(json.dumps({"scenario": sf.sha256, "plans_file": plans_sha, "plans": plans, "reps": reps,
+                                      "seed": seed, "hours": hours, "precision": precision, "targets": targets,
+                                      "min_effect": min_effect, "confidence": confidence},
+                                     sort_keys=True).encode()).hexdigest()[:16]

@@ -29,8 +29,8 @@ def run(
     hours: Annotated[int | None, typer.Option(min=1, help="Stop after this many hours (quick look).")] = None,
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
-    plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (top-level `plans:`), e.g. "
-                                                         "a calibrated plan.")] = None,
+    plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (e.g. optimize's best-plan.yaml "
+                                                         "or calibrate's calibrated.yaml).")] = None,
 ) -> None:
     """Run one scenario under one plan and seed; write results/<scenario>/<plan>/seed-<n>/."""
     from sim import report, runner
@@ -66,9 +66,25 @@ def run(
 
 
 @app.command()
-def check(file: FileArg) -> None:
+def check(
+    file: FileArg,
+    plans_file: Annotated[Path | None, typer.Option(help="Also check a plans file (top-level `plans:`) against "
+                                                         "the scenario; errors point at its own lines.")] = None,
+    space: Annotated[Path | None, typer.Option(help="Also check a lever space file (claimsim optimize --space) "
+                                                    "against the scenario.")] = None,
+) -> None:
     """Validate a scenario and all its plans without running; print what it describes."""
     sf = _load(file)
+    try:
+        if plans_file is not None:
+            sf.add_plans_file(plans_file)
+        lever_space = None
+        if space is not None:
+            from sim.space import read_space
+
+            lever_space = read_space(space, sf)
+    except InputError as err:
+        _fail(err)
     base = sf.resolve("baseline")
     out_console.print(f"[bold]{base.name}[/]: {base.description.strip()}")
     out_console.print(f"start {base.start.isoformat()}, horizon {base.duration_h} h, default seed {base.seed}")
@@ -95,11 +111,25 @@ def check(file: FileArg) -> None:
     plans = Table(title="plans")
     plans.add_column("plan")
     plans.add_column("description")
+    plans.add_column("file")
     for name, description in sf.plans.items():
-        plans.add_row(name, description.strip() or "-")
+        plans.add_row(name, description.strip() or "-", str(sf.plan_source(name)))
     out_console.print(plans)
+    if lever_space is not None:
+        levers = Table(title=f"lever space {space} (on plan {lever_space.space.plan})")
+        for col in ("lever", "kind", "values", "in the plan now"):
+            levers.add_column(col)
+        for section in ("levers", "uncertain"):
+            for name, lever in getattr(lever_space, section).items():
+                kind = "range" if lever.range else ("factor" if lever.factor else "set")
+                lo, hi = lever.ends()
+                values = f"{lo} .. {hi}" if kind != "set" else ", ".join(map(str, lever.choices))
+                levers.add_row(lever_space.label(name) + (" (unknown)" if section == "uncertain" else ""), kind,
+                               values, str(lever_space.current(name)))
+        out_console.print(levers)
     if base.injects:
         out_console.print(f"{len(base.injects)} inject(s) listed (played in tabletop mode)")
-    out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s))", highlight=False)
+    extra = (f", plans file {plans_file}" if plans_file else "") + (f", lever space {space}" if space else "")
+    out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s){extra})", highlight=False)
 
 

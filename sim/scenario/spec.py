@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.figures import UnknownFigure, replicated
 from sim.inputs import key_path
 from sim.scenario.base import Count, Frozen, Name
+from sim.scenario.costs import Costs
 from sim.scenario.events import Inject
 from sim.scenario.measures import Measures
 from sim.scenario.operations import Operations
@@ -84,6 +85,7 @@ class Scenario(Frozen):
     behaviour: Behaviour = Behaviour()
     operations: Operations
     measures: Measures = Measures()
+    costs: Costs = Costs()   # pay premiums, retainers, campaign prices, leakage (sim/scenario/costs.py)
     vulnerability: Vulnerability = Vulnerability()
     injects: list[Inject] = Field(default_factory=list)
     expectations: list[Expectation] = Field(default_factory=list)
@@ -113,7 +115,7 @@ class Scenario(Frozen):
         return sum(getattr(r.portfolio, agent_type).count for r in self.regions)
 
 
-PLAN_KEYS = {"description", "extends", "operations", "behaviour", "measures", "vulnerability"}
+PLAN_KEYS = {"description", "extends", "operations", "behaviour", "measures", "vulnerability", "costs"}
 # Mappings of shares replace the baseline's whole in a plan (merging {phone: 1.0} onto {phone: .6, app: .4}
 # would never add up to 1).
 REPLACED_WHOLE = {"channels", "crops", "roof_types"}
