@@ -93,7 +93,7 @@ _ALL: tuple[Figure, ...] = (
     _f("claims_withdrawn", "claims withdrawn or given up", "claims", "lower",
        "claims that ended WITHDRAWN or GAVE_UP"),
     _f("claims_abandoned_reporting", "customers lost on the phone", "claims", "lower",
-       "claims whose customer gave up reporting (GAVE_UP)", alias="lost_customers"),
+       "claims whose customer gave up reporting (GAVE_UP)", alias="lost_customers", replicated=True),
     _f("claims_open", "claims still open", "claims", "lower", "reported claims with no closing event yet"),
     _f("incidents_unreported", "incidents not reported", "claims", "lower",
        "incidents with no report event by the end of the run"),

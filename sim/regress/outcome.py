@@ -1,0 +1,115 @@
+"""The result of a regression check: one row per test case, notes said first, and each change's verdict."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sim.figures import FIGURES, Figure, figure
+
+Level = Literal["fail", "warn", "info"]
+
+
+@dataclass
+class Row:
+    """One test case: scenario x plan x figure of a tier (and which test), an expectation or a provenance check."""
+
+    tier: str
+    scenario: str
+    plan: str
+    figure: str
+    passed: bool
+    baseline: str = ""
+    new: str = ""
+    p: float | None = None
+    p_adj: float | None = None
+    message: str = ""
+    test: str = ""              # "fresh seeds" or "same seeds" in the stat tier
+    verdict: str = ""           # worse, better or changed (from the figure's good direction), for a failed row
+    change: float | None = None  # new - baseline (mean difference in the stat tier)
+    ref: float | None = None     # the baseline's value (mean), to say the change relative to it
+
+    @property
+    def case(self) -> str:
+        return f"{self.figure} ({self.test})" if self.test else self.figure
+
+    @property
+    def name(self) -> str:
+        return f"{self.scenario}/{self.plan}/{self.case}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something a reader must know before the figures: a changed scenario file, other package versions."""
+
+    level: Level
+    scenario: str
+    text: str
+
+
+@dataclass
+class Outcome:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)   # wall time of each tier
+    budgets: dict[str, float] = field(default_factory=dict)   # stated budget of each tier
+
+    @property
+    def failed(self) -> list[Row]:
+        return [r for r in self.rows if not r.passed]
+
+
+def registry_figure(name: str) -> Figure | None:
+    """The registry's figure for a name or a summary key; None for a figure the registry does not list."""
+    if name in FIGURES:
+        return FIGURES[name]
+    try:
+        return figure(name)
+    except KeyError:
+        return None
+
+
+def verdict(name: str, diff: float | None) -> str:
+    """'worse', 'better' or 'changed' for a change of `diff` in the named figure (its declared good direction)."""
+    f = registry_figure(name)
+    if f is None or diff is None or (isinstance(diff, float) and math.isnan(diff)):
+        return "changed"
+    return f.verdict(diff)
+
+
+def label(name: str) -> str:
+    """A figure's plain label (its name when the registry does not list it)."""
+    f = registry_figure(name)
+    return f.label if f is not None else name
+
+
+def summary(rows: list[Row]) -> str:
+    """One verdict for what moved in one scenario and plan: worse first, then better, then undirected.
+
+    'worse' as soon as any figure moved the wrong way: fewer answered calls can shorten latency, and a
+    reader must not take that for an improvement.
+    """
+    moved: dict[str, dict[str, Row]] = {"worse": {}, "better": {}, "changed": {}}
+    for r in rows:
+        if not r.passed and r.verdict in moved and r.figure not in moved[r.verdict]:
+            moved[r.verdict][r.figure] = r
+    parts = []
+    for kind in ("worse", "better", "changed"):
+        if moved[kind]:
+            parts.append(f"{kind}: " + ", ".join(_moved_text(r) for r in moved[kind].values()))
+    head = "WORSE" if moved["worse"] else "better" if moved["better"] else "changed"
+    return f"{head} ({'; '.join(parts)})" if parts else "no change"
+
+
+def _moved_text(r: Row) -> str:
+    """'customers lost on the phone up from 12 to 16.3 (+35%)'."""
+    if r.change is None or math.isnan(r.change):
+        return label(r.figure)
+    direction = "up" if r.change > 0 else "down"
+    f = registry_figure(r.figure)
+    if r.ref is None or math.isnan(r.ref):
+        return f"{label(r.figure)} {direction} ({f.format_diff(r.change) if f else f'{r.change:+.4g}'})"
+    show = f.format if f is not None else (lambda x: f"{x:.4g}")
+    rel = f" ({100 * r.change / abs(r.ref):+.0f}%)" if r.ref else ""
+    return f"{label(r.figure)} {direction} from {show(r.ref)} to {show(r.ref + r.change)}{rel}"
