@@ -198,7 +198,7 @@ def _print_outcome(outcome: object, elapsed: float) -> None:
         groups.setdefault((r.tier, r.scenario, r.plan), []).append(r)
     for (tr, scen, plan), rows in groups.items():
         bad = [r for r in rows if not r.passed]
-        text = "" if not bad else summary(bad) if tr in ("exact", "stat") else bad[0].message
+        text = "" if not bad else summary(rows) if tr in ("exact", "stat") else bad[0].message
         table.add_row(tr, f"{scen} / {plan}", str(len(rows)), f"[red]{len(bad)}[/]" if bad else "0", text)
     out_console.print(table)
     for tier, secs in outcome.seconds.items():

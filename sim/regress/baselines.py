@@ -134,6 +134,13 @@ def _located(path: Path, loc: tuple, message: str, kind: str = "") -> InputError
         _, lines, _ = read_yaml(path, "baseline file")
     where = loc[:-1] if kind == "missing" else loc
     line = line_of(lines, where) if where else 1
+    if line is None and where and isinstance(where[-1], str):  # not YAML after all: the key's first mention
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            token = json.dumps(where[-1]) + ":"
+            for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if token in text.replace('": ', '":'):
+                    line = i
+                    break
     return InputError(message, file=path, line=line, key_path=key_path(tuple(_safe(p) for p in loc)) or None)
 
 

@@ -148,10 +148,7 @@ def read_config(path: Path, names: list[Path] | None = None) -> tuple[RegressCon
     chosen = {Path(n).resolve() for n in names} if names else None
     for key, entry in cfg.scenarios.items():
         e = ScenarioEntry(plans=entry) if isinstance(entry, list) else entry
-        scen = (path.parent / key).resolve()
-        if not scen.is_file():
-            raise InputError("scenario file not found", file=path, line=lines.get(("scenarios", key)),
-                             key_path=f"scenarios.{key}")
+        scen = _file(path, key, lines, ("scenarios", key), "scenario file")
         if chosen is not None and scen not in chosen:
             continue
         targets.append(_target(scen, e, cfg, path, lines, key))
@@ -166,7 +163,39 @@ def read_config(path: Path, names: list[Path] | None = None) -> tuple[RegressCon
                              "baselines would share a file", file=path, line=lines.get(("scenarios",)),
                              key_path="scenarios")
         names_seen[t.name] = str(t.path)
-    return cfg, targets, (path.parent / cfg.baselines).resolve()
+    folder = _resolve(path, cfg.baselines, lines, ("baselines",))
+    if folder.exists() and not folder.is_dir():
+        raise InputError("not a folder (the baselines folder is expected)", file=path,
+                         line=line_of(lines, ("baselines",)), key_path="baselines")
+    return cfg, targets, folder
+
+
+def _where(where: tuple) -> str:
+    """A key path fit to print (a part with control characters or too long is not echoed)."""
+    return ".".join(str(w) if str(w).isprintable() and len(str(w)) <= 200 else "?" for w in where)
+
+
+def _resolve(config: Path, text: str, lines: Lines, where: tuple) -> Path:
+    """A path of the config, relative to it; a path no file system accepts is a located InputError."""
+    try:
+        if not text or not text.isprintable():
+            raise ValueError
+        return (config.parent / text).resolve()
+    except (OSError, ValueError, RuntimeError):
+        raise InputError("not a usable path", file=config, line=line_of(lines, where), key_path=_where(where)) \
+            from None
+
+
+def _file(config: Path, text: str, lines: Lines, where: tuple, what: str) -> Path:
+    """An existing file named in the config."""
+    p = _resolve(config, text, lines, where)
+    try:
+        found = p.is_file()
+    except OSError:
+        found = False
+    if not found:
+        raise InputError(f"{what} not found", file=config, line=line_of(lines, where), key_path=_where(where))
+    return p
 
 
 def _target(scen: Path, e: ScenarioEntry, cfg: RegressConfig, path: Path, lines: Lines, key: str) -> Target:
@@ -174,19 +203,17 @@ def _target(scen: Path, e: ScenarioEntry, cfg: RegressConfig, path: Path, lines:
     sf = load_scenario(scen)
     plans_file = None
     if e.plans_file:
-        plans_file = (path.parent / e.plans_file).resolve()
-        if not plans_file.is_file():
-            raise InputError("plans file not found", file=path, line=line_of(lines, where + ("plans_file",)),
-                             key_path=f"scenarios.{key}.plans_file")
+        plans_file = _file(path, e.plans_file, lines, where + ("plans_file",), "plans file")
         sf.add_plans_file(plans_file)
     plans = e.plans or list(sf.plans)
     stat_plans = e.stat_plans or plans
     for what, names in (("plans", plans), ("stat_plans", stat_plans)):
         for i, plan in enumerate(names):
             if plan not in sf.plans:
-                raise InputError(f"{scen.name} has no plan '{plan}' (plans: {', '.join(sf.plans)})", file=path,
+                shown = plan if plan.isprintable() and len(plan) <= 64 else "?"
+                raise InputError(f"{scen.name} has no plan '{shown}' (plans: {', '.join(sf.plans)})", file=path,
                                  line=lines.get(where + (what, i)) or lines.get(where + (i,)) or lines.get(where),
-                                 key_path=f"scenarios.{key}")
+                                 key_path=_where(where))
     base = sf.resolve("baseline")
     peak = storm_peak(base)
     derived = exact_horizon(base, peak, cfg.exact)
@@ -195,7 +222,7 @@ def _target(scen: Path, e: ScenarioEntry, cfg: RegressConfig, path: Path, lines:
         raise InputError(f"the exact tier would end at hour {exact_hours}, before the storm's peak at hour "
                          f"{peak.hour} ({peak.what}): leave exact_hours out (derived: {derived} h) or raise it",
                          file=path, line=line_of(lines, where + ("exact_hours",)),
-                         key_path=f"scenarios.{key}.exact_hours")
+                         key_path=_where(where + ("exact_hours",)))
     stat_hours = min(base.duration_h, max(e.stat_hours or cfg.stat.hours, peak.hour + 1 + cfg.exact.after_peak_h))
     return Target(scen, sf, plans, stat_plans, list(e.tiers), min(exact_hours, base.duration_h), stat_hours,
                   e.reps or cfg.stat.reps, plans_file, peak)

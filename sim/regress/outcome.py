@@ -84,22 +84,35 @@ def label(name: str) -> str:
     return f.label if f is not None else name
 
 
-def summary(rows: list[Row]) -> str:
-    """One verdict for what moved in one scenario and plan: worse first, then better, then undirected.
+def summary(rows: list[Row], hint_p: float = 0.05) -> str:
+    """One verdict on the rows of one scenario and plan: worse first, then better, then undirected.
 
-    'worse' as soon as any figure moved the wrong way: fewer answered calls can shorten latency, and a
-    reader must not take that for an improvement.
+    'WORSE' as soon as a figure moved the wrong way: fewer answered calls can shorten latency or lower the
+    abandonment rate, and a reader must not take that for an improvement. A figure that moved the wrong way
+    with an unadjusted p below `hint_p` but not after the adjustment is named too ("possibly worse"), and
+    then an improvement elsewhere is not called "better".
     """
     moved: dict[str, dict[str, Row]] = {"worse": {}, "better": {}, "changed": {}}
     for r in rows:
         if not r.passed and r.verdict in moved and r.figure not in moved[r.verdict]:
             moved[r.verdict][r.figure] = r
+    maybe: dict[str, Row] = {}
+    for r in rows:
+        if (r.passed and r.tier == "stat" and r.p is not None and r.p < hint_p and r.figure not in moved["worse"]
+                and r.figure not in maybe and verdict(r.figure, r.change) == "worse"):
+            maybe[r.figure] = r
+    if not any(moved.values()):
+        return "no change"
     parts = []
     for kind in ("worse", "better", "changed"):
         if moved[kind]:
             parts.append(f"{kind}: " + ", ".join(_moved_text(r) for r in moved[kind].values()))
-    head = "WORSE" if moved["worse"] else "better" if moved["better"] else "changed"
-    return f"{head} ({'; '.join(parts)})" if parts else "no change"
+    if maybe:
+        parts.append(f"possibly worse (unadjusted p < {hint_p:g}, not significant after adjustment): "
+                     + ", ".join(_moved_text(r) for r in maybe.values()))
+    head = ("WORSE" if moved["worse"] else "possibly WORSE" if maybe else "better" if moved["better"]
+            else "changed")
+    return f"{head} ({'; '.join(parts)})"
 
 
 def _moved_text(r: Row) -> str:

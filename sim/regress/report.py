@@ -94,9 +94,9 @@ def markdown(outcome: Outcome, meta: dict[str, Any], coverage: Coverage | None =
 def _verdicts(rows: list[Row]) -> dict[tuple[str, str, str], str]:
     groups: dict[tuple[str, str, str], list[Row]] = {}
     for r in rows:
-        if r.tier in ("exact", "stat") and not r.passed:
+        if r.tier in ("exact", "stat"):
             groups.setdefault((r.scenario, r.plan, r.tier), []).append(r)
-    return {k: summary(v) for k, v in groups.items()}
+    return {k: summary(v) for k, v in groups.items() if any(not r.passed for r in v)}
 
 
 def _method(meta: dict[str, Any], outcome: Outcome) -> list[str]:
