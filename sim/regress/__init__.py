@@ -61,10 +61,11 @@ __all__ = [
 
 
 def check(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, Any]], alpha: float,
-          targets: list[Target], names: list[str] | None = None) -> Outcome:
+          targets: list[Target], names: list[str] | None = None, families: int | None = None) -> Outcome:
     """Compare measured figures with the baselines: provenance first, then the tiers and the expectations.
 
-    `names`: the statistical tier's figures (default: the registry's headline figures).
+    `names`: the statistical tier's figures (default: the registry's headline figures); `families`: the number
+    of scenarios of the whole gate, for the Bonferroni step across scenarios (default: those measured).
     """
     out = Outcome()
     for t in targets:
@@ -76,6 +77,7 @@ def check(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, An
     for name, m in measured.items():
         if "exact" in m:
             out.rows += check_exact(name, m["exact"], (baselines.get(name) or {}).get("exact"))
-    out.rows += check_stat(measured, baselines, alpha, names or [f.name for f in tier_figures(StatConfig())])
+    out.rows += check_stat(measured, baselines, alpha, names or [f.name for f in tier_figures(StatConfig())],
+                           families)
     out.rows += check_expectations(measured, targets)
     return out

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
 import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sim.errors import InputError
-from sim.execution import Failure, RunSpec, Status, execute
+from sim.execution import POOL_CONTEXT, Failure, RunSpec, Status, execute
 from sim.regress.config import RegressConfig, Target
 from sim.regress.exact import exact_task
 from sim.regress.stat import stat_task, stat_values, tier_figures
@@ -17,24 +19,29 @@ FRESH_OFFSET = 1_000_000  # the check's fresh seeds: block `fresh` of the baseli
 Task = Callable[[RunSpec], dict[str, Any]]
 
 
-def _specs(t: Target, tier: str, seeds: list[int], overrides: str | None) -> list[RunSpec]:
+def _specs(t: Target, tier: str, seeds: list[int], overrides: str | dict[str, str] | None) -> list[RunSpec]:
     hours = t.exact_hours if tier == "exact" else t.stat_hours
     plans = t.plans if tier == "exact" else t.stat_plans
     pf = str(t.plans_file) if t.plans_file else None
-    return [RunSpec(str(t.path), pf, plan, s, hours, None, overrides) for plan in plans for s in seeds]
+    return [RunSpec(str(t.path), pf, plan, s, hours, None,
+                    overrides if overrides is None or isinstance(overrides, str) else overrides.get(plan))
+            for plan in plans for s in seeds]
 
 
 def measure(targets: list[Target], cfg: RegressConfig, tiers: list[str], workers: int, fresh: int,
-            overrides: dict[str, str] | None = None, progress: Callable[[Status], None] | None = None,
+            overrides: dict[str, str | dict[str, str]] | None = None, progress: Callable[[Status], None] | None = None,
             paired: bool = True, wrap: Callable[..., dict[str, Any]] | None = None,
-            seconds: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:
+            seconds: dict[str, float] | None = None, executor: cf.Executor | None = None
+            ) -> dict[str, dict[str, Any]]:
     """Run the tiers for every target: {scenario: {"exact": {...}, "stat": {...}, "paired": {...}}}.
 
     `fresh`: the first seed offset of the stat tier (0: the baseline's own seeds; a check uses a multiple of
     FRESH_OFFSET). `paired`: in a check (fresh != 0), also rerun the baseline's seeds for the paired test.
-    `overrides`: per scenario name, JSON settings deep-merged onto every plan (planted changes in experiments).
+    `overrides`: per scenario name, JSON settings deep-merged onto every plan, or a mapping of plan to JSON
+    (planted changes in experiments).
     `wrap`: a picklable `wrap(task, spec)` run in the workers instead of each task (experiments that patch
-    code). `seconds`: filled with the wall time of each tier.
+    code). `seconds`: filled with the wall time of each tier. `executor`: a pool to reuse (one process pool of
+    `workers` is started for both tiers otherwise).
     """
     names = [f.name for f in tier_figures(cfg.stat)]
     jobs: list[tuple[str, str, list[RunSpec]]] = []
@@ -58,15 +65,19 @@ def measure(targets: list[Target], cfg: RegressConfig, tiers: list[str], workers
     def task(inner: Task) -> Task:
         return functools.partial(wrap, inner) if wrap else inner
 
-    clock = time.perf_counter()
-    exact_res = execute(exact_specs, workers=workers, task=task(exact_task), progress=tick) if exact_specs else []
-    if seconds is not None and exact_specs:
-        seconds["exact"] = time.perf_counter() - clock
-    done[0] = len(exact_specs)
-    clock = time.perf_counter()
-    stat_res = execute(stat_specs, workers=workers, task=task(stat_task), progress=tick) if stat_specs else []
-    if seconds is not None and stat_specs:
-        seconds["stat"] = time.perf_counter() - clock
+    with contextlib.ExitStack() as stack:
+        if executor is None and workers > 1 and total:
+            executor = stack.enter_context(cf.ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT))
+        run = functools.partial(execute, workers=workers, executor=executor, capacity=workers, progress=tick)
+        clock = time.perf_counter()
+        exact_res = run(exact_specs, task=task(exact_task)) if exact_specs else []
+        if seconds is not None and exact_specs:
+            seconds["exact"] = time.perf_counter() - clock
+        done[0] = len(exact_specs)
+        clock = time.perf_counter()
+        stat_res = run(stat_specs, task=task(stat_task)) if stat_specs else []
+        if seconds is not None and stat_specs:
+            seconds["stat"] = time.perf_counter() - clock
     out: dict[str, dict[str, Any]] = {}
     ei = si = 0
     for name, tier, specs in jobs:

@@ -83,10 +83,14 @@ def _ci_text(a: np.ndarray, f: Figure | None) -> str:
 
 
 def check_stat(measured: dict[str, dict[str, Any]], baselines: dict[str, dict[str, Any]], alpha: float,
-               names: list[str]) -> list[Row]:
-    """Rows of the tier for every scenario measured: Holm within each scenario, Bonferroni across scenarios."""
+               names: list[str], families: int | None = None) -> list[Row]:
+    """Rows of the tier for every scenario measured: Holm within each scenario, Bonferroni across scenarios.
+
+    `families`: the number of scenario families of the whole check (default: those measured here; an
+    experiment that measures a few scenarios of a larger gate gives the gate's number).
+    """
     scenarios = [s for s, m in measured.items() if "stat" in m]
-    families = max(1, len(scenarios))
+    families = max(1, families or len(scenarios))
     rows: list[Row] = []
     for name in scenarios:
         m = measured[name]
