@@ -2,7 +2,8 @@
 
 The exact tier's horizon is derived from the scenario's hazard so that it sees the storm: it runs through
 the latest peak of any storm variable in any region (snowfall, freezing rain, rain, wind above the storm
-thresholds of sim/hazard.py; the coldest hour when nothing else blows or falls) and `after_peak_h` hours
+thresholds of sim/hazard.py, and a region's coldest hour when colder than `cold_c`; the coldest hour when
+nothing falls, blows or freezes hard) and `after_peak_h` hours
 more, at least `hours`, and the whole run when the scenario lasts at most `whole_run_h`. The statistical
 tier also runs through the peak and `after_peak_h` hours more, at least its own `hours`. An explicit exact
 horizon in the config that ends before the peak is an error.
@@ -37,6 +38,9 @@ class ExactConfig(_Frozen):
     after_peak_h: int = Field(12, ge=0, strict=True)      # hours run after the storm's peak
     whole_run_h: int = Field(72, ge=0, strict=True)       # scenarios this short run whole
     budget_s: float = Field(120, gt=0)                    # stated CI time budget of the tier (a warning if over)
+    # A region's coldest hour is a peak too when colder than this: the model's "cold day" for drivers (-25 C,
+    # sim/scenario/populations.py), when batteries fail and crops freeze.
+    cold_c: float = Field(-25.0, ge=-70, le=10)
 
 
 class StatConfig(_Frozen):
@@ -108,11 +112,11 @@ class Target:
         return self.file.name
 
 
-def storm_peak(s: Scenario) -> StormPeak:
-    """The latest hour at which a storm variable of a region peaks (sim.hazard's storm thresholds).
+def storm_peak(s: Scenario, cold_c: float = -25.0) -> StormPeak:
+    """The latest hour at which the storm peaks in some region: a storm variable's maximum, or deep cold.
 
-    Every region's peak of every variable that reaches storm strength is covered; a scenario with no storm
-    hours at all (cold alone) peaks at its coldest hour.
+    Every region's peak of every variable that reaches storm strength (sim.hazard's thresholds) is covered, and
+    a region's coldest hour when it is colder than `cold_c`; a scenario with neither peaks at its coldest hour.
     """
     from sim import hazard
     from sim.vocab import HAZARD_LABELS
@@ -120,16 +124,17 @@ def storm_peak(s: Scenario) -> StormPeak:
     field = hazard.build_hazard(s)
     limits = {"snowfall_cm_h": hazard.STORM_SNOW_CM_H, "ice_mm_h": hazard.STORM_ICE_MM_H,
               "rain_mm_h": hazard.STORM_RAIN_MM_H, "wind_ms": hazard.STORM_WIND_MS}
-    best: StormPeak | None = None
+    peaks: list[StormPeak] = []
     for i, region in enumerate(field.region_ids):
         for var, limit in limits.items():
             series = getattr(field, var)[i]
             if series.size and float(series.max()) > limit:
-                h = int(series.argmax())
-                if best is None or h > best.hour:
-                    best = StormPeak(h, f"{HAZARD_LABELS[var].split(' (')[0]} in {region}")
-    if best is not None:
-        return best
+                peaks.append(StormPeak(int(series.argmax()), f"{HAZARD_LABELS[var].split(' (')[0]} in {region}"))
+        temp = field.temp_c[i]
+        if temp.size and float(temp.min()) < cold_c:
+            peaks.append(StormPeak(int(temp.argmin()), f"the cold in {region} ({float(temp.min()):.0f} °C)"))
+    if peaks:
+        return max(peaks, key=lambda p: p.hour)
     coldest = min(range(len(field.region_ids)), key=lambda i: float(field.temp_c[i].min()))
     return StormPeak(int(field.temp_c[coldest].argmin()), f"the coldest hour in {field.region_ids[coldest]}")
 
@@ -215,7 +220,7 @@ def _target(scen: Path, e: ScenarioEntry, cfg: RegressConfig, path: Path, lines:
                                  line=lines.get(where + (what, i)) or lines.get(where + (i,)) or lines.get(where),
                                  key_path=_where(where))
     base = sf.resolve("baseline")
-    peak = storm_peak(base)
+    peak = storm_peak(base, cfg.exact.cold_c)
     derived = exact_horizon(base, peak, cfg.exact)
     exact_hours = e.exact_hours or derived
     if exact_hours <= peak.hour:

@@ -6,15 +6,17 @@ them and nothing else is ever replaced.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from sim.files import SIGNATURE
 from sim.regress.coverage import Coverage
-from sim.regress.outcome import Outcome, Row, label, summary
+from sim.regress.outcome import Outcome, Row, label, registry_figure, summary
 
 TIERS = ("provenance", "exact", "stat", "expectation")
-MAX_ROWS = 200  # rows of "what moved" in the Markdown (a merge-request comment has a size limit)
+MAX_ROWS = 100       # rows of "what moved" in the Markdown
+MAX_CHARS = 60_000   # a merge-request comment holds 65,536 characters (GitHub): details beyond this are left out
 
 
 def junit(outcome: Outcome) -> str:
@@ -75,20 +77,33 @@ def markdown(outcome: Outcome, meta: dict[str, Any], coverage: Coverage | None =
         lines += ["", "If the change is intended, run `claimsim regress --update`, review "
                       "`git diff results/baselines/` and commit the baselines with the change.", ""]
     lines += _method(meta, outcome)
-    lines += _stat_table(outcome.rows)
     exp = [r for r in outcome.rows if r.tier == "expectation"]
     if exp:
         lines += ["### Expectations", "", "| scenario / plan | expectation | rule | now | |", "|---|---|---|---|---|"]
         lines += [f"| {r.scenario} / {r.plan} | {_cell(r.figure)} | {r.baseline} | {r.new} | "
                   f"{'ok' if r.passed else 'NOT MET'} |" for r in exp]
         lines.append("")
+    details: list[list[str]] = []
     if coverage is not None:
-        lines += _coverage(coverage)
+        lines += _never(coverage)
+        details.append(_coverage(coverage))
+    details.insert(0, _stat_table(outcome.rows))
     info = [n for n in outcome.notes if n.level == "info"]
     if info:
-        lines += ["<details><summary>Provenance notes</summary>", ""] + [f"- {_cell(n.text)}" for n in info]
-        lines += ["", "</details>", ""]
-    return "\n".join(lines)
+        details.append(["<details><summary>Provenance notes</summary>", ""] + [f"- {_cell(n.text)}" for n in info]
+                       + ["", "</details>", ""])
+    text = "\n".join(lines)
+    left_out = 0
+    for part in details:  # the details in order, as long as the whole stays short enough for a comment
+        more = "\n".join(part)
+        if len(text) + len(more) + 200 <= MAX_CHARS:
+            text += "\n" + more
+        elif part:
+            left_out += 1
+    if left_out:
+        text += (f"\n{left_out} detail table(s) left out to keep this report under {MAX_CHARS:,} characters (a "
+                 "comment's limit): the JUnit file has every test case.\n")
+    return text
 
 
 def _verdicts(rows: list[Row]) -> dict[tuple[str, str, str], str]:
@@ -121,26 +136,46 @@ def _method(meta: dict[str, Any], outcome: Outcome) -> list[str]:
 
 
 def _stat_table(rows: list[Row]) -> list[str]:
+    """One line per scenario, plan and figure: the baseline, the fresh seeds, the same seeds, both adjusted p."""
     stat = [r for r in rows if r.tier == "stat" and r.test]
     if not stat:
         return []
-    out = ["<details><summary>Statistical tier: every figure, mean [95% CI] over replications</summary>", "",
-           "| scenario / plan | figure | test | baseline | now | adj. p | |", "|---|---|---|---|---|---|---|"]
+    both: dict[tuple[str, str, str], dict[str, Row]] = {}
     for r in stat:
-        p = f"{r.p_adj:.3g}" if r.p_adj is not None else ""
-        out.append(f"| {r.scenario} / {r.plan} | {_cell(label(r.figure))} | {r.test} | {_cell(r.baseline)} | "
-                   f"{_cell(r.new)} | {p} | {'ok' if r.passed else r.verdict.upper() or 'MOVED'} |")
+        both.setdefault((r.scenario, r.plan, r.figure), {})[r.test] = r
+    out = ["<details><summary>Statistical tier: every figure, mean [95% CI] over replications</summary>", "",
+           "| scenario / plan | figure | baseline | fresh seeds | same seeds: mean change | adj. p (fresh, same) | |",
+           "|---|---|---|---|---|---|---|"]
+    for (scen, plan, fig), tests in both.items():
+        fresh, same = tests.get("fresh seeds"), tests.get("same seeds")
+        any_row = fresh or same
+        ps = ", ".join(f"{r.p_adj:.2g}" if r is not None and r.p_adj is not None else "-" for r in (fresh, same))
+        bad = [r for r in (fresh, same) if r is not None and not r.passed]
+        out.append(f"| {scen} / {plan} | {_cell(label(fig))} | {_cell(any_row.baseline)} | "  # type: ignore[union-attr]
+                   f"{_cell(fresh.new) if fresh else '-'} | "
+                   f"{_paired(same)} | {ps} | {'ok' if not bad else bad[0].verdict.upper() or 'MOVED'} |")
     return out + ["", "</details>", ""]
 
 
-def _coverage(cov: Coverage) -> list[str]:
+def _paired(r: Row | None) -> str:
+    if r is None or r.change is None or math.isnan(r.change):
+        return "-"
+    f = registry_figure(r.figure)
+    return f.format_diff(r.change) if f is not None else f"{r.change:+.4g}"
+
+
+def _never(cov: Coverage) -> list[str]:
     out = ["### Code defaults", "",
            f"{len(cov.exercised)} of {len(cov.used_by)} settings with a code default are left at it by at least one "
            "scenario under regression (a change to them is seen)."]
     if cov.never:
         out.append(f" {len(cov.never)} are set by every scenario, so their code defaults are never run by this "
                    "check: " + ", ".join(f"`{k}`" for k in cov.never) + ".")
-    out += ["", "<details><summary>Each default and the scenarios that use it</summary>", "",
-            "| setting | scenarios that leave it at its default |", "|---|---|"]
+    return out + [""]
+
+
+def _coverage(cov: Coverage) -> list[str]:
+    out = ["<details><summary>Each code default and the scenarios that leave it untouched</summary>", "",
+           "| setting | scenarios that leave it at its default |", "|---|---|"]
     out += [f"| `{k}` | {', '.join(v) or '**none**'} |" for k, v in sorted(cov.used_by.items())]
     return out + ["", "</details>", ""]
