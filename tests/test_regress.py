@@ -348,3 +348,24 @@ def test_load_adjusted_test_holds_its_level_and_gains_power() -> None:
     assert np.mean(ancova) > 0.9 and np.mean(ancova) > np.mean(welch) + 0.4
     # no information in the covariate: the same as Welch
     assert rg.ancova_p([1.0, 2, 3], [2.0, 3, 4], [5.0] * 3, [5.0] * 3) == rg.welch_p([1.0, 2, 3], [2.0, 3, 4])
+
+
+def test_a_plans_file_is_part_of_the_provenance(tmp_path: Path) -> None:
+    shutil.copy(SMALL, tmp_path / "small.yaml")
+    plans = tmp_path / "extra.yaml"
+    plans.write_text("plans:\n  more_tow:\n    operations: {staff: {tow: {headcount: {yc: 5, sz: 3}}}}\n")
+    (tmp_path / "regress.yaml").write_text("baselines: b\nscenarios:\n  small.yaml: {plans: [baseline, more_tow], "
+                                           "plans_file: extra.yaml, tiers: [exact]}\n")
+    _, targets, _ = rg.read_config(tmp_path / "regress.yaml")
+    made = {"provenance": rg.provenance(targets[0])}
+    assert made["provenance"]["plans_file"].endswith("extra.yaml") and len(made["provenance"]["plans_sha256"]) == 64
+    assert rg.compare_provenance(targets[0], made) == ([], [])
+    plans.write_text(plans.read_text().replace("yc: 5", "yc: 6"))
+    _, again, _ = rg.read_config(tmp_path / "regress.yaml")
+    notes, rows = rg.compare_provenance(again[0], made)
+    assert notes[0].level == "fail" and "the plans file" in notes[0].text and "has changed" in notes[0].text
+    assert rows[0].figure == "plans file" and not rows[0].passed
+    (tmp_path / "regress.yaml").write_text("baselines: b\nscenarios:\n  small.yaml: {plans_file: nope.yaml}\n")
+    with pytest.raises(InputError, match="plans file not found") as err:
+        rg.read_config(tmp_path / "regress.yaml")
+    assert "regress.yaml:3: scenarios.small.yaml.plans_file:" in err.value.one_line()

@@ -88,17 +88,17 @@ def summary(rows: list[Row], hint_p: float = 0.05) -> str:
     """One verdict on the rows of one scenario and plan: worse first, then better, then undirected.
 
     'WORSE' as soon as a figure moved the wrong way: fewer answered calls can shorten latency or lower the
-    abandonment rate, and a reader must not take that for an improvement. A figure that moved the wrong way
-    with an unadjusted p below `hint_p` but not after the adjustment is named too ("possibly worse"), and
-    then an improvement elsewhere is not called "better".
+    abandonment rate, and a reader must not take that for an improvement. When nothing is significantly worse,
+    a figure that moved the wrong way with an unadjusted p below `hint_p` is named ("possibly worse"), and then
+    an improvement elsewhere is not called "better".
     """
     moved: dict[str, dict[str, Row]] = {"worse": {}, "better": {}, "changed": {}}
     for r in rows:
         if not r.passed and r.verdict in moved and r.figure not in moved[r.verdict]:
             moved[r.verdict][r.figure] = r
     maybe: dict[str, Row] = {}
-    for r in rows:
-        if (r.passed and r.tier == "stat" and r.p is not None and r.p < hint_p and r.figure not in moved["worse"]
+    for r in rows:  # only needed when nothing is significantly worse: then an improvement must not stand alone
+        if (not moved["worse"] and r.passed and r.tier == "stat" and r.p is not None and r.p < hint_p
                 and r.figure not in maybe and verdict(r.figure, r.change) == "worse"):
             maybe[r.figure] = r
     if not any(moved.values()):
@@ -123,6 +123,16 @@ def _moved_text(r: Row) -> str:
     f = registry_figure(r.figure)
     if r.ref is None or math.isnan(r.ref):
         return f"{label(r.figure)} {direction} ({f.format_diff(r.change) if f else f'{r.change:+.4g}'})"
-    show = f.format if f is not None else (lambda x: f"{x:.4g}")
-    rel = f" ({100 * r.change / abs(r.ref):+.0f}%)" if r.ref else ""
-    return f"{label(r.figure)} {direction} from {show(r.ref)} to {show(r.ref + r.change)}{rel}"
+    old, new = _pair(f, r.ref, r.ref + r.change)
+    rel = f" ({100 * r.change / abs(r.ref):+.{1 if abs(r.change) < 0.01 * abs(r.ref) else 0}f}%)" if r.ref else ""
+    return f"{label(r.figure)} {direction} from {old} to {new}{rel}"
+
+
+def _pair(f: Figure | None, a: float, b: float) -> tuple[str, str]:
+    """Two values as people read them, with more digits when the usual rounding would show them equal."""
+    if f is not None and f.format(a) != f.format(b):
+        return f.format(a), f.format(b)
+    if f is not None and f.unit == "share":
+        return f"{100 * a:.4g}%", f"{100 * b:.4g}%"
+    unit = {"h": " h", "min": " min"}.get(f.unit, "") if f is not None else ""
+    return f"{a:.5g}{unit}", f"{b:.5g}{unit}"
