@@ -369,3 +369,25 @@ def test_a_plans_file_is_part_of_the_provenance(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="plans file not found") as err:
         rg.read_config(tmp_path / "regress.yaml")
     assert "regress.yaml:3: scenarios.small.yaml.plans_file:" in err.value.one_line()
+
+
+def test_the_regress_package_has_no_import_circle_and_no_module_over_450_lines() -> None:
+    import ast
+
+    folder = ROOT / "sim" / "regress"
+    graph: dict[str, set[str]] = {}
+    for p in folder.glob("*.py"):
+        assert len(p.read_text().splitlines()) <= 450, p.name
+        if p.stem == "__init__":
+            continue
+        found = set()
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sim.regress."):
+                found.add(node.module)
+        graph[f"sim.regress.{p.stem}"] = found
+    assert graph["sim.regress.outcome"] == set() and graph["sim.regress.config"] == set()
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(n == target or (n not in seen and reaches(n, target, seen | {n})) for n in graph.get(start, ()))
+
+    assert [m for m in graph if reaches(m, m, set())] == []
