@@ -22,6 +22,8 @@ def number(x: Any, digits: int = 0) -> str:
     """1,234 or 1,234.5 (thousands separated)."""
     if missing(x):
         return NA
+    if not math.isfinite(float(x)):
+        return f"{float(x)}"
     if isinstance(x, int) or digits == 0:
         return f"{round(float(x)):,}"
     return f"{float(x):,.{digits}f}"
