@@ -242,12 +242,13 @@ def report_html(ex: Exercise, cf: Exercise | None = None) -> str:
             f"<body>{''.join(body)}</body></html>\n")
 
 
-def write_report(ex: Exercise, out: Path) -> Path:
-    """Write report.md (+ PNGs), report.html, figures.json and exercise-log.yaml into `out` (atomically)."""
+def write_report(ex: Exercise, out: Path, force: bool = False) -> Path:
+    """Write report.md (+ PNGs), report.html, figures.json and exercise-log.yaml into `out` (atomically; a
+    folder claimsim did not write is refused unless `force`, and then only added to)."""
     from sim.files import atomic_dir
 
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, force) as tmp:
         cf = ex.counterfactual()
         pngs = plots(ex, cf)
         for name, data in pngs.items():

@@ -245,24 +245,31 @@ def robustness(comparisons: list[Comparison], key: str, target_p90_h: float, tar
 
 
 def write_comparison(comp: Comparison, out: Path) -> None:
-    """Tables, plots and report.md of one scenario's comparison (run folders are already under out/runs)."""
+    """Tables, plots and report.md of one scenario's comparison (run folders are already under out/runs);
+    `out` is made by `sim.files.mark_unfinished`, and summary.json is written last, the mark of a complete
+    comparison."""
+    import tempfile
+
+    from sim.files import write_result
     from sim.report_compare import plots, report
 
-    out.mkdir(parents=True, exist_ok=True)
     table = comp.table()
     diffs = comp.differences()
     reps = [{"plan": r["plan"], "seed": r["seed"], **r["figures"]} for pr in comp.plans.values() for r in pr.reps]
-    _write_csv(out / "replications.csv", reps)
+    write_result(out, "replications.csv", _csv(reps))
     flat = []
     for row in table:
         for key in FIGURES:
             v = row[key]
             flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
-    _write_csv(out / "table.csv", flat)
-    _write_csv(out / "differences.csv", diffs)
-    plots(comp, out)
-    (out / "report.md").write_text(report(comp, table, diffs))
-    (out / "summary.json").write_text(json.dumps({  # last: the mark of a complete comparison
+    write_result(out, "table.csv", _csv(flat))
+    write_result(out, "differences.csv", _csv(diffs))
+    with tempfile.TemporaryDirectory() as tmp:
+        plots(comp, Path(tmp))
+        for png in sorted(Path(tmp).iterdir()):
+            write_result(out, png.name, png.read_bytes())
+    write_result(out, "report.md", report(comp, table, diffs))
+    write_result(out, "summary.json", json.dumps({
         "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
         "runs": sum(len(pr.reps) for pr in comp.plans.values()),
         "reused": sum(bool(r.get("reused")) for pr in comp.plans.values() for r in pr.reps),
@@ -275,14 +282,15 @@ def _json_default(x: Any) -> Any:
     raise TypeError(type(x))
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _csv(rows: list[dict[str, Any]]) -> str:
     import csv
+    import io
 
-    with open(path, "w", newline="") as fh:
-        if not rows:
-            return
+    buf = io.StringIO(newline="")
+    if rows:
         names = list(dict.fromkeys(k for r in rows for k in r))
-        writer = csv.DictWriter(fh, fieldnames=names)
+        writer = csv.DictWriter(buf, fieldnames=names)
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
+    return buf.getvalue()

@@ -30,10 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sim import __version__
 from sim.errors import InputError
 from sim.injects import apply_decision, apply_inject, start_hour
-from sim.inputs import key_path, line_of, read_document
+from sim.inputs import key_path, line_of, parse_key_path, read_document
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
 from sim.scenario import Decision, Inject, InjectsFile, ScenarioFile, inject_problems, load_scenario
+from sim.scenario.base import MAX_SEED
+from sim.scenario.spec import MAX_DURATION_H
 
 LOG_VERSION = 1
 
@@ -53,10 +55,10 @@ class FeedItem:
 class Action(BaseModel):
     """One thing the room did: fire an inject by hand, or take a decision."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: str = Field(pattern="^(inject|decision)$")
-    hour: int = Field(ge=0)
+    hour: int = Field(ge=0, le=MAX_DURATION_H)
     inject: Inject | None = None
     scheduled: int | None = None  # index of the scheduled inject fired ahead of its time
     decision: Decision | None = None
@@ -65,17 +67,17 @@ class Action(BaseModel):
 class ExerciseLog(BaseModel):
     """What makes an exercise reproducible; saved as YAML, replayed by `claimsim tabletop --replay`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    version: int = LOG_VERSION
+    version: int = Field(LOG_VERSION, ge=1, le=LOG_VERSION)
     scenario: str
     scenario_sha256: str
     plan: str = "baseline"
-    seed: int = Field(ge=0)
-    hours: int | None = None
-    reached_h: int = 0
-    injects: list[Inject] = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
+    seed: int = Field(ge=0, le=MAX_SEED)
+    hours: int | None = Field(None, ge=1, le=MAX_DURATION_H)
+    reached_h: int = Field(0, ge=0, le=MAX_DURATION_H)
+    injects: list[Inject] = Field(default_factory=list, max_length=10_000)
+    actions: list[Action] = Field(default_factory=list, max_length=100_000)
     claimsim: str = __version__
 
 
@@ -330,24 +332,31 @@ class Exercise:
         file = file or load_scenario(log.scenario)
         ex = cls(file, log.plan, log.seed, log.injects, log.hours)
         end = log.reached_h if until is None else until
-        for action in log.actions:
+        for i, action in enumerate(log.actions):
             if action.hour >= end and until is not None:
                 break
             if action.kind == "decision" and not decisions:
                 continue
             ex.run_to(action.hour)
             if ex.hour != action.hour:
-                raise InputError(f"action at hour {action.hour} is past the horizon ({ex.horizon} h)",
-                                 key_path="actions")
-            if action.kind == "inject":
-                assert action.inject is not None
-                if action.scheduled is not None and action.scheduled in ex._pending:
-                    ex._pending.remove(action.scheduled)
-                ex._apply_inject(action.inject, by_hand=True)
-                ex.actions.append(action)
-            else:
-                assert action.decision is not None
-                ex._apply_decision(action.decision)
+                raise InputError(f"action at hour {action.hour} is past the horizon ({ex.horizon} h)"
+                                 if action.hour > ex.horizon else "actions must be in the order of their hours",
+                                 key_path=f"actions[{i}].hour")
+            try:
+                if action.kind == "inject":
+                    if action.inject is None:
+                        raise InputError("an inject action needs its inject")
+                    if action.scheduled is not None and action.scheduled in ex._pending:
+                        ex._pending.remove(action.scheduled)
+                    ex._apply_inject(action.inject, by_hand=True)
+                    ex.actions.append(action)
+                else:
+                    if action.decision is None:
+                        raise InputError("a decision action needs its decision")
+                    ex._apply_decision(action.decision)
+            except InputError as err:
+                where = f"actions[{i}].{action.kind}" + (f".{err.key_path}" if err.key_path else "")
+                raise InputError(err.message, key_path=where) from None
         ex.run_to(end)
         return ex
 
@@ -377,16 +386,52 @@ class Exercise:
 def read_log(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, ScenarioFile]:
     """An exercise log and its scenario (`scenario`, or the one the log names); it must be the one the
     exercise ran (same sha256)."""
-    log, lines = read_document(path, ExerciseLog)
+    log, lines = read_document(path, ExerciseLog, "exercise log")
+    return log, _log_scenario(path, log, lines, scenario)
+
+
+def _log_scenario(path: Path, log: ExerciseLog, lines: dict[tuple, int], scenario: Path | None) -> ScenarioFile:
     scen = Path(scenario) if scenario is not None else Path(log.scenario)
     if scenario is None and not scen.is_absolute() and not scen.exists():
         scen = path.parent / scen
+    if scenario is None and not scen.is_file():
+        raise InputError("scenario file not found (give it on the command line)", file=path,
+                         line=lines.get(("scenario",)), key_path="scenario")
     file = load_scenario(scen)
     if file.sha256 != log.scenario_sha256:
         raise InputError(f"the scenario {scen} has changed since the exercise (sha256 differs): replay with the "
                          "scenario as it was", file=path, line=lines.get(("scenario_sha256",)),
                          key_path="scenario_sha256")
-    return log, file
+    return file
+
+
+def replay_file(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, Exercise]:
+    """Read an exercise log and replay it; any problem, found before or during the replay, is one error at
+    the log's own file and line (plan, injects, each action)."""
+    log, lines = read_document(path, ExerciseLog, "exercise log")
+    file = _log_scenario(path, log, lines, scenario)
+
+    def at(key: str, message: str) -> InputError:
+        loc = parse_key_path(key)
+        return InputError(message, file=path, line=line_of(lines, loc) or 1, key_path=key)
+
+    if log.plan not in file.plans:
+        raise at("plan", f"no plan named '{log.plan[:64]}' in {file.path} (plans: {', '.join(file.plans)})")
+    problems = inject_problems(file.resolve(log.plan), log.injects, ("injects",))
+    for i, action in enumerate(log.actions):
+        if action.inject is not None:
+            problems += inject_problems(file.resolve(log.plan), [action.inject], ("actions", i, "inject"))
+    if problems:
+        loc, msg = problems[0]
+        if loc[-1] == "at_h" and loc[0] == "actions":
+            loc, msg = loc[:2] + ("hour",), f"after the end of the scenario ({file.resolve(log.plan).duration_h} h)"
+        raise at(key_path(loc), msg)
+    try:
+        return log, Exercise.replay(log, file)
+    except InputError as err:
+        if err.file is not None:
+            raise
+        raise at(err.key_path or "actions", err.message) from None
 
 
 def figures_digest(figures: dict[str, Any]) -> str:

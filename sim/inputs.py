@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
 
 from sim.errors import InputError
@@ -44,12 +45,30 @@ def key_path(loc: tuple) -> str:
     return out
 
 
+def parse_key_path(text: str) -> tuple:
+    """'operations.staff[2].phone' -> ('operations', 'staff', 2, 'phone'): the inverse of key_path."""
+    out: list = []
+    for part in text.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            out.append(name)
+        for index in ("[" + rest).split("[")[1:] if rest else []:
+            idx = index.rstrip("]")
+            out.append(int(idx) if idx.isdigit() else idx)
+    return tuple(out)
+
+
 def line_of(lines: Lines, path: tuple) -> int | None:
     """The line of `path`, or of its nearest ancestor that has one."""
     for cut in range(len(path), 0, -1):
         if path[:cut] in lines:
             return lines[path[:cut]]
     return None
+
+
+def mapping_start(lines: Lines) -> int:
+    """The line where the document's top-level mapping starts (its first key, after any comments)."""
+    return min((line for path, line in lines.items() if len(path) == 1), default=1)
 
 
 class _Budget:
@@ -67,9 +86,27 @@ class _Budget:
                              key_path=key_path(path[:3]) + "...")
 
 
+STANDARD_TAGS = {None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str",
+                 "tag:yaml.org,2002:omap"}
+
+
+def _tag(node: Any) -> str | None:
+    tag = getattr(node, "tag", None)
+    return getattr(tag, "value", tag) if tag is not None else None
+
+
 def _plain(node: Any, path: tuple, lines: Lines, budget: _Budget) -> Any:
     """Turn ruamel nodes into plain Python, recording the 1-based line of every key path."""
     budget.tick(path, lines)
+    if _tag(node) not in STANDARD_TAGS:  # !!python/object and other tags: plain data only
+        shown = str(_tag(node)).removeprefix("tag:yaml.org,2002:")
+        raise InputError(f"tagged values are not allowed here (tag {shown[:40]!r}): write plain values",
+                         file=budget.file, line=line_of(lines, path), key_path=key_path(path) or None)
+    if isinstance(node, TaggedScalar):  # !!str 5
+        return str(node.value)
+    if isinstance(node, (bytes, set, frozenset)):
+        raise InputError("binary values and sets are not allowed here: write plain values", file=budget.file,
+                         line=line_of(lines, path), key_path=key_path(path) or None)
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
@@ -119,6 +156,11 @@ def read_bytes(file: Path, what: str = "file") -> bytes:
         raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=file) from None
 
 
+def _quiet(problem: str) -> str:
+    """A parser's problem without the file's values it quotes (a duplicate key's two values)."""
+    return re.sub(r' with value ".*', "", problem, flags=re.DOTALL)
+
+
 def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Lines, bytes]:
     """A YAML mapping as plain Python, the line of every key path, and the file's bytes."""
     file = Path(file)
@@ -134,13 +176,13 @@ def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Line
         doc = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = _quiet(exc.problem or exc.context or "malformed YAML")
         raise InputError(f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None) from None
     except RecursionError:
         raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, bad tags)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"malformed YAML: {first[:200]}", file=file) from None
+        raise InputError(f"malformed YAML: {_quiet(first)[:200]}", file=file) from None
     if not isinstance(doc, CommentedMap):
         raise InputError(f"expected a YAML mapping of keys (a {what})", file=file, line=1)
     lines: Lines = {}
@@ -191,7 +233,7 @@ def explain(exc: ValidationError, data: Any) -> tuple[tuple, str, str]:
 def error_at(file: Path | str | None, lines: Lines, loc: tuple, message: str, kind: str = "") -> InputError:
     """An InputError at a key path; a missing key points at the mapping that should hold it."""
     where = loc[:-1] if kind == "missing" else loc
-    line = line_of(lines, where) if where else (1 if kind == "missing" else line_of(lines, loc))
+    line = line_of(lines, where) if where else (mapping_start(lines) if kind == "missing" else line_of(lines, loc))
     return InputError(message, file=file, line=line, key_path=key_path(loc) or None)
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim import theory, validation
+from sim.files import MARKER
 from sim.metrics import restricted_latency
 from sim.stats import mean_ci
 from sim.validation import Row, compare
@@ -69,7 +70,7 @@ def test_write_is_complete_or_absent(tmp_path) -> None:
     rows = [Row("1 a", "cfg", "P(wait)", np.float64(0.5), 0.5, 0.4, 0.6, np.int64(4), np.bool_(True))]
     folder = validation.write(rows, tmp_path / "validation", False, 1.0, "claimsim validate")
     assert {p.name for p in folder.iterdir()} == {"validation.csv", "summary.json", "report.md", "stationary.png",
-                                                  "storm.png"}
+                                                  "storm.png", MARKER}
     assert not list(tmp_path.glob(".*partial"))
 
 

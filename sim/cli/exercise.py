@@ -10,6 +10,7 @@ from rich.table import Table
 
 from sim.cli.app import (
     FileArg,
+    ForceOpt,
     _fail,
     _load,
     app,
@@ -32,31 +33,33 @@ def tabletop(
     replay: Annotated[Path | None, typer.Option(help="Replay an exercise log without a browser (with --out).")]
     = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the replayed exercise's report.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Serve a tabletop-exercise page (step the storm, fire injects, take decisions, fork), or --replay a log."""
-    from sim.exercise import Exercise, read_injects, read_log
+    from sim.exercise import Exercise, read_injects, replay_file
     from sim.tabletop.config import missing_extra_error
 
     if replay is None and (missing := missing_extra_error()) is not None:  # the replay needs only the core
         _fail(missing)
     sf = _load(file)
-    try:
-        sf.resolve(plan)
-        if replay is not None:
-            if out is None:
-                raise InputError("--replay writes a report: give --out DIR", key_path="--out")
-            log, logged = read_log(replay, scenario=file)
-            ex = Exercise.replay(log, sf)
-        else:
-            listed = read_injects(injects, sf) if injects is not None else None
-            Exercise(sf, plan, seed, listed, hours)  # any problem shows now, before the server starts
-    except InputError as err:
-        _fail(err)
+    sf.resolve(plan)
+    if replay is not None:
+        from sim.files import check_output_dir, check_writable, refuse_working_folder
+
+        if out is None:
+            raise InputError("--replay writes a report: give --out DIR", key_path="--out")
+        refuse_working_folder(out)  # the report folder is checked before the replay runs
+        check_output_dir(out, force)
+        check_writable(out.parent)
+        log, ex = replay_file(replay, scenario=file)
+    else:
+        listed = read_injects(injects, sf) if injects is not None else None
+        Exercise(sf, plan, seed, listed, hours)  # any problem shows now, before the server starts
     if replay is not None:
         from sim.aar import figure_rows, write_report
 
         assert out is not None
-        folder = write_report(ex, out)
+        folder = write_report(ex, out, force)
         table = Table(title=f"{sf.name}: exercise replayed to hour {ex.hour} (plan {log.plan}, seed {log.seed})")
         for col in ("figure", "exercise", "no decisions"):
             table.add_column(col)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.inputs import Lines, explain, key_path, line_of, read_bytes, read_yaml
+from sim.inputs import Lines, explain, key_path, line_of, mapping_start, read_bytes, read_yaml
 from sim.scenario.spec import _LOADER_CHECKS, PLAN_KEYS, REPLACED_WHOLE, Scenario, cross_check
 from sim.vocab import HAZARD_VARIABLES
 
@@ -124,7 +124,7 @@ class ScenarioFile:
             if path[:cut] in self.files:  # a key read from a hazard CSV: name that file and row
                 return InputError(message, file=self.files[path[:cut]], line=self.lines.get(path[:cut]),
                                   key_path=key_path(path[cut:]) or None)
-        line = line_of(self.lines, where) if where else 1
+        line = line_of(self.lines, where) if where else mapping_start(self.lines)
         return InputError(message, file=self.path, line=line, key_path=key_path(path) or None)
 
     def _plan_body(self, plan: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
