@@ -76,6 +76,37 @@ def test_a_changed_scenario_or_an_incomplete_folder_is_run_again(tmp_path: Path)
     assert ex.clean_partials(tmp_path / "runs") == 1 and not partial.exists()
 
 
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "events.parquet deleted": lambda f: (f / "events.parquet").unlink(),
+    "claims.parquet truncated": lambda f: (f / "claims.parquet").write_bytes((f / "claims.parquet").read_bytes()[:200]),
+    "a byte of series.parquet flipped": lambda f: flip_a_byte(f / "series.parquet"),
+    "a byte of a plot flipped": lambda f: flip_a_byte(f / "backlog_by_stage.png"),
+    "summary.json without its manifest": lambda f: (f / "summary.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((f / "summary.json").read_text()).items() if k != "files"})),
+}
+
+
+def test_resume_redoes_a_damaged_run_and_reuses_an_intact_one(tmp_path: Path) -> None:
+    """A finished-looking folder is reused only if every file it recorded is there with the same size and
+    sha256; a damaged one is run again, to the same result."""
+    specs = [spec("baseline", s, tmp_path / f"seed-{s}", hours=6) for s in range(len(DAMAGE) + 1)]
+    first = ex.execute(specs)
+    for s, damage in zip(specs, DAMAGE.values(), strict=False):
+        damage(Path(s.folder))
+    again = ex.execute(specs)
+    assert [bool(r.get("reused")) for r in again] == [False] * len(DAMAGE) + [True]  # the last one is intact
+    for a, b in zip(first, again, strict=True):
+        same(a, b)
+    assert all(r.get("reused") for r in ex.execute(specs))  # the redone folders are whole again
+    assert not ex.reusable(specs[0], {"other": "key"})
+
+
 def test_bundles_give_the_same_results_in_the_same_order() -> None:
     specs = [spec(p, s) for p in ("baseline", "more_phone") for s in (5, 6, 7)]
     one = ex.execute(specs, workers=1)
@@ -250,3 +281,80 @@ def test_sweep_cli_on_a_local_dask_cluster_matches_the_process_pool(tmp_path: Pa
     tb = pd.read_parquet(tmp_path / "dask" / "sweep.parquet")[cols]
     pd.testing.assert_frame_equal(ta, tb)
     assert json.loads((tmp_path / "dask" / "summary.json").read_text())["executor"] == "dask"
+
+
+# ---------------------------------------------------------------------------- interrupts
+
+
+def alive_in_group(pgid: int) -> list[str]:
+    """Processes of a process group that are still alive (zombies are dead: only their exit status is left)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is in the test environment, /proc is the fallback
+        psutil = None
+    if psutil is not None:
+        out = []
+        for p in psutil.process_iter(["pid", "status", "cmdline"]):
+            try:
+                if os.getpgid(p.info["pid"]) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    out.append(" ".join(p.info["cmdline"] or [])[:100])
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return out
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(stat.parent.name)
+    return out
+
+
+INTERRUPTED = {
+    "sweep": (["sweep", str(SMALL), "--plans", "baseline", "--seeds", "0-11", "--hours", "10", "--workers", "2", "-q"],
+              "runs", ""),
+    "compare": (["compare", str(SMALL), "--plans", "baseline,sms", "--reps", "6", "--hours", "10", "--workers", "2",
+                 "--no-crn-check"], "small/runs", "small"),
+}
+
+
+@pytest.mark.parametrize(("command", "sig", "to_group"), [("sweep", signal.SIGINT, True),
+                                                         ("compare", signal.SIGTERM, False)],
+                         ids=["sweep-ctrl-c-to-the-group", "compare-sigterm-to-the-parent"])
+def test_an_interrupt_stops_every_worker_and_a_rerun_resumes(tmp_path: Path, command: str, sig: int,
+                                                             to_group: bool) -> None:
+    """Ctrl-C reaches the whole foreground group; `kill PID` only the parent, which must stop its workers."""
+    from helpers import cli
+
+    args, runs_under, result = INTERRUPTED[command]
+    out = tmp_path / command
+    args = [*args, "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    runs = out / runs_under
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(runs.glob("**/seed-*/summary.json"))) < 2:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    sent = time.monotonic()
+    (os.killpg if to_group else os.kill)(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    stopped = time.monotonic() - sent
+    assert proc.returncode == 128 + sig, err
+    assert stopped < 10, stopped  # promptly: running runs are killed, not waited for
+    assert f"interrupted ({signal.Signals(sig).name})" in err and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while alive_in_group(proc.pid) and time.monotonic() < deadline:  # the parent is gone; no orphan stays
+        time.sleep(0.1)
+    assert alive_in_group(proc.pid) == []
+    finished = len(list(runs.glob("**/seed-*/summary.json")))
+    assert 2 <= finished < 12
+    assert not (out / result / "summary.json").exists()  # the result does not look complete
+    done = cli(*args)  # the same command again resumes
+    assert done.code == 0, done.err
+    summary = json.loads((out / result / "summary.json").read_text())
+    assert summary["reused"] >= finished and summary["runs"] == 12
+    assert not list(runs.glob("**/.*.partial"))
