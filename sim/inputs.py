@@ -15,6 +15,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,25 @@ def _tag(node: Any) -> str | None:
     return getattr(tag, "value", tag) if tag is not None else None
 
 
+def _expanded_size(node: Any, memo: dict[int, int], depth: int = 0) -> int:
+    """Values in the document once aliases are expanded, counted without expanding them (an alias bomb
+    of a few lines is found at once)."""
+    if depth > MAX_DEPTH:
+        return MAX_NODES + 1  # the walk that follows names the place
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a node that holds itself (a recursive alias) counts once here
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    total = 1
+    for child in children:
+        total += _expanded_size(child, memo, depth + 1)
+        if total > MAX_NODES:
+            break
+    memo[key] = total
+    return total
+
+
 def _plain(node: Any, path: tuple, lines: Lines, budget: _Budget) -> Any:
     """Turn ruamel nodes into plain Python, recording the 1-based line of every key path."""
     budget.tick(path, lines)
@@ -104,7 +124,7 @@ def _plain(node: Any, path: tuple, lines: Lines, budget: _Budget) -> Any:
                          file=budget.file, line=line_of(lines, path), key_path=key_path(path) or None)
     if isinstance(node, TaggedScalar):  # !!str 5
         return str(node.value)
-    if isinstance(node, (bytes, set, frozenset)):
+    if isinstance(node, (bytes, AbstractSet)):
         raise InputError("binary values and sets are not allowed here: write plain values", file=budget.file,
                          line=line_of(lines, path), key_path=key_path(path) or None)
     if isinstance(node, CommentedMap):
@@ -156,6 +176,24 @@ def read_bytes(file: Path, what: str = "file") -> bytes:
         raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=file) from None
 
 
+_FLOW = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:^|\s)#[^\n]*""")
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """The line where flow brackets ([ {) nest deeper than MAX_DEPTH, or None. The YAML scanner slows down
+    with the square of the depth, so this is checked on the text first (quotes and comments skipped)."""
+    depth = 0
+    for m in _FLOW.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, m.start()) + 1
+        elif c in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
 def _quiet(problem: str) -> str:
     """A parser's problem without the file's values it quotes (a duplicate key's two values)."""
     return re.sub(r' with value ".*', "", problem, flags=re.DOTALL)
@@ -172,6 +210,9 @@ def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Line
         raise InputError(f"not UTF-8 text (a {what} is expected)", file=file) from None
     if "\x00" in text:
         raise InputError(f"not a text file (a {what} is expected)", file=file)
+    deep = _flow_too_deep(text)
+    if deep is not None:
+        raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=file, line=deep)
     try:
         doc = yaml.load(text)
     except MarkedYAMLError as exc:
@@ -187,6 +228,9 @@ def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Line
         raise InputError(f"expected a YAML mapping of keys (a {what})", file=file, line=1)
     lines: Lines = {}
     try:
+        if _expanded_size(doc, {}) > MAX_NODES:
+            raise InputError(f"too large: more than {MAX_NODES:,} values once aliases are expanded (nested "
+                             "aliases?)", file=file)
         return _plain(doc, (), lines, _Budget(file)), lines, raw_bytes
     except RecursionError:
         raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file) from None

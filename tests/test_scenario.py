@@ -196,9 +196,9 @@ BAD_VALUES = {
                                 "      drivers: {count: 1500, vehicle_age_years: {dist: triangular, low: -1, mode: 2, "
                                 "high: 9}}", "vehicle_age_years", "regions[1].portfolio.drivers.vehicle_age_years",
                                 "never negative"),
-    "lognormal cv beyond the bound": ("  rosters:\n", "  phone:\n    handling_min: {dist: lognormal, mean: 8, cv: 1e9}\n"
-                                      "  rosters:\n", "handling_min", "operations.phone.handling_min.cv",
-                                      "less than or equal to 20"),
+    "lognormal cv beyond the bound": ("  rosters:\n",
+                                      "  phone:\n    handling_min: {dist: lognormal, mean: 8, cv: 1e9}\n  rosters:\n",
+                                      "handling_min", "operations.phone.handling_min.cv", "less than or equal to 20"),
     "huge delay": ("  rosters:\n", "  phone:\n    retry_delay_min: {dist: fixed, value: 1e300}\n  rosters:\n",
                    "retry_delay_min", "operations.phone.retry_delay_min.value", "less than or equal to"),
     "seed beyond 32 bits": ("seed: 7", "seed: 99999999999", "seed:", "seed", "less than or equal to 4294967295"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -124,6 +125,13 @@ def _executor(kind: str, workers: int, scheduler: str | None) -> Iterator[tuple[
     with stack:
         yield pair
 
+
+
+def finite(value: float | None) -> float | None:
+    """Option callback: a number option must be finite (`nan` passes every range check)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("must be a finite number")
+    return value
 
 
 def _check_memory(runs: list[tuple[ScenarioFile, str, int | None]], parallel: int, skip: bool) -> None:

@@ -25,6 +25,7 @@ from sim.cli.app import (
     _status_updater,
     app,
     err_console,
+    finite,
     out_console,
 )
 from sim.errors import InputError
@@ -51,18 +52,18 @@ def compare(
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results/compare"),
     plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (top-level `plans:`), "
                                                          "reused across scenarios.")] = None,
-    precision: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Add replications until the key "
-                                                                           "figure's 95% CI half-width is under "
-                                                                           "this share of its mean.")] = None,
+    precision: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, callback=finite, help="Add replications until the key figure's 95% CI half-width is under "
+                                                "this share of its mean.")] = None,
     max_reps: Annotated[int, typer.Option(min=2, max=MAX_REPS, help="Most replications per plan with "
                                                                     "--precision.")] = 200,
     key: Annotated[str, typer.Option(help="Key figure for --precision and the scenario matrix.")] = "latency_p90",
     crn_check: Annotated[bool, typer.Option(help="Also run the second plan with independent seeds to measure "
                                                  "what common random numbers save.")] = True,
-    target_p90: Annotated[float, typer.Option(min=0.0, max=1e6, help="Service target: p90 settlement latency "
-                                                                     "(h).")] = 72.0,
-    target_paid_7d: Annotated[float, typer.Option(min=0.0, max=1.0, help="Service target: share paid or "
-                                                                         "pre-paid within 7 days.")] = 0.3,
+    target_p90: Annotated[float, typer.Option(min=0.0, max=1e6, callback=finite,
+                                              help="Service target: p90 settlement latency (h).")] = 72.0,
+    target_paid_7d: Annotated[float, typer.Option(min=0.0, max=1.0, callback=finite,
+                                                  help="Service target: share paid or pre-paid within 7 days.")] = 0.3,
     executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None,
     bundle: BundleOpt = None,
