@@ -26,11 +26,14 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from sim.errors import InputError
 
-# Bounds on what a file may ask of the reader (generous for any real scenario: the largest shipped file
-# is under 20 KB and 6 levels deep).
-MAX_FILE_BYTES = 8 * 1024 * 1024
+# Bounds on what a file may ask of the reader. The YAML parser (pure Python, YAML 1.2) takes a few
+# microseconds a byte, so the size bounds the time: 256 KB parse in about a second (four on a busy machine).
+# The largest shipped file is under 20 KB; 256 KB hold about six months of hourly keyframes written inline
+# (longer series belong in a hazard CSV, which has the same bound). Depth: the shipped files are 6 levels deep. Values once aliases
+# are expanded: a "billion laughs" file of a few lines stops here, before anything is expanded.
+MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 40
-MAX_NODES = 500_000   # values after aliases are expanded (a "billion laughs" file stops here)
+MAX_NODES = 200_000
 
 Lines = dict[tuple, int]
 
@@ -81,10 +84,10 @@ class _Budget:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise InputError(f"too large: more than {MAX_NODES:,} values (nested aliases?)", file=self.file,
-                             line=line_of(lines, path))
+                             line=line_of(lines, path) or 1)
         if len(path) > MAX_DEPTH:
-            raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=self.file, line=line_of(lines, path),
-                             key_path=key_path(path[:3]) + "...")
+            raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=self.file,
+                             line=line_of(lines, path) or 1, key_path=key_path(path[:3]) + "...")
 
 
 STANDARD_TAGS = {None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str",
@@ -168,7 +171,7 @@ def read_bytes(file: Path, what: str = "file") -> bytes:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InputError(f"too large for a {what} ({size:,} bytes; at most {MAX_FILE_BYTES:,})", file=file)
+            raise InputError(f"too large for a {what} ({size:,} bytes; at most {MAX_FILE_BYTES:,})", file=file, line=1)
         return file.read_bytes()
     except PermissionError:
         raise InputError("cannot be read (permission denied)", file=file) from None
@@ -206,10 +209,12 @@ def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Line
     yaml = YAML(typ="rt", pure=True)
     try:
         text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"not UTF-8 text (a {what} is expected)", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (a {what} is expected)", file=file,
+                         line=raw_bytes.count(b"\n", 0, exc.start) + 1) from None
     if "\x00" in text:
-        raise InputError(f"not a text file (a {what} is expected)", file=file)
+        raise InputError(f"not a text file (a {what} is expected)", file=file,
+                         line=text.count("\n", 0, text.index("\x00")) + 1)
     deep = _flow_too_deep(text)
     if deep is not None:
         raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=file, line=deep)
@@ -218,22 +223,22 @@ def read_yaml(file: Path, what: str = "YAML file") -> tuple[dict[str, Any], Line
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = _quiet(exc.problem or exc.context or "malformed YAML")
-        raise InputError(f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else None) from None
+        raise InputError(f"malformed YAML: {problem}", file=file, line=mark.line + 1 if mark else 1) from None
     except RecursionError:
-        raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file) from None
+        raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file, line=1) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, bad tags)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"malformed YAML: {_quiet(first)[:200]}", file=file) from None
+        raise InputError(f"malformed YAML: {_quiet(first)[:200]}", file=file, line=1) from None
     if not isinstance(doc, CommentedMap):
         raise InputError(f"expected a YAML mapping of keys (a {what})", file=file, line=1)
     lines: Lines = {}
     try:
         if _expanded_size(doc, {}) > MAX_NODES:
             raise InputError(f"too large: more than {MAX_NODES:,} values once aliases are expanded (nested "
-                             "aliases?)", file=file)
+                             "aliases?)", file=file, line=1)
         return _plain(doc, (), lines, _Budget(file)), lines, raw_bytes
     except RecursionError:
-        raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file) from None
+        raise InputError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file, line=1) from None
 
 
 def data_loc(data: Any, err: dict[str, Any]) -> tuple:
@@ -277,7 +282,7 @@ def explain(exc: ValidationError, data: Any) -> tuple[tuple, str, str]:
 def error_at(file: Path | str | None, lines: Lines, loc: tuple, message: str, kind: str = "") -> InputError:
     """An InputError at a key path; a missing key points at the mapping that should hold it."""
     where = loc[:-1] if kind == "missing" else loc
-    line = line_of(lines, where) if where else (mapping_start(lines) if kind == "missing" else line_of(lines, loc))
+    line = (line_of(lines, where) if where else None) or line_of(lines, loc) or mapping_start(lines)
     return InputError(message, file=file, line=line, key_path=key_path(loc) or None)
 
 

@@ -172,6 +172,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     force: ForceOpt = False,
     skip_memory_check: SkipMemoryOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every input and say what would run; run and "
+                                                            "write nothing.")] = False,
 ) -> None:
     """Run a plans x scenarios x seeds grid; resumable; exit 1 if any run failed (the others finish)."""
     import time
@@ -196,6 +198,12 @@ def sweep(
                     hours=hours)
         plan = sw.plan_sweep(g, out)
     _check_memory(plan.variants, min(workers, len(plan.specs)) if executor == "local" else 1, skip_memory_check)
+    check_output_dir(out, force)
+    if dry_run:
+        scenarios = len({s.scenario for s in plan.specs})
+        out_console.print(f"{len(plan.specs):,} runs ({scenarios} scenario(s), {len(plan.variants)} scenario x plan "
+                          f"pair(s)) would write to {out}", highlight=False, soft_wrap=True)
+        return
     mark_unfinished(out, force)
     cleaned = execution.clean_partials(out / "runs")
     started = time.perf_counter()

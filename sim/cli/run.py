@@ -77,9 +77,22 @@ def run(
 
 
 @app.command()
-def check(file: FileArg) -> None:
+def check(
+    file: FileArg,
+    plans_file: Annotated[Path | None, typer.Option(help="Also check a YAML file of extra plans against it.")]
+    = None,
+    injects: Annotated[Path | None, typer.Option(help="Also check a YAML file of tabletop injects against it.")]
+    = None,
+) -> None:
     """Validate a scenario and all its plans without running; print what it describes."""
     sf = _load(file)
+    if plans_file is not None:
+        sf.add_plans_file(plans_file)
+    listed = None
+    if injects is not None:
+        from sim.exercise import read_injects
+
+        listed = read_injects(injects, sf)
     base = sf.resolve("baseline")
     out_console.print(f"[bold]{base.name}[/]: {base.description.strip()}")
     out_console.print(f"start {base.start.isoformat()}, horizon {base.duration_h} h, default seed {base.seed}")
@@ -107,6 +120,8 @@ def check(file: FileArg) -> None:
     out_console.print(plans)
     if base.injects:
         out_console.print(f"{len(base.injects)} inject(s) listed (played in tabletop mode)")
+    if listed is not None:
+        out_console.print(f"{len(listed)} inject(s) in {injects}", highlight=False)
     out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s))", highlight=False)
 
 
