@@ -29,8 +29,9 @@ from sim.errors import InputError
 # Bounds on what a file may ask of the reader. The YAML parser (pure Python, YAML 1.2) takes a few
 # microseconds a byte, so the size bounds the time: 256 KB parse in about a second (four on a busy machine).
 # The largest shipped file is under 20 KB; 256 KB hold about six months of hourly keyframes written inline
-# (longer series belong in a hazard CSV, which has the same bound). Depth: the shipped files are 6 levels deep. Values once aliases
-# are expanded: a "billion laughs" file of a few lines stops here, before anything is expanded.
+# (longer series belong in a hazard CSV, which has the same bound). Depth: the shipped files are 6 levels
+# deep. Values once aliases are expanded: a "billion laughs" file of a few lines stops here, before anything
+# is expanded.
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 40
 MAX_NODES = 200_000

@@ -53,8 +53,10 @@ def test_estimate_grows_with_the_portfolio_and_the_horizon() -> None:
 def test_a_run_too_big_for_the_memory_is_refused_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Within the schema's bounds (19 million drivers) but not within a 200 MB machine: refused in well under a
     second, saying what it would need, before anything is built or written."""
-    from sim import runner
-    from sim import estimate  # noqa: F401 - time the refusal, not the first import of the libraries
+    from sim import (
+        estimate,  # noqa: F401 - time the refusal, not the first import of the libraries
+        runner,
+    )
     from sim.cli import run as _warm  # noqa: F401
 
     path = write_yaml(big_doc(19_000_000, 24 * 30), tmp_path / "big.yaml")

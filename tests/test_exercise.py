@@ -4,13 +4,11 @@ replay exactly, fork cleanly, and bad ones get one-line errors."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SMALL
+from helpers import SMALL, cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -242,9 +240,8 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     log = tmp_path / "exercise-log.yaml"
     log.write_text(ex.log_yaml())
     for folder in ("a", "b"):
-        r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(SMALL), "--replay", str(log), "--out",
-                            str(tmp_path / folder)], capture_output=True, text=True, cwd=ROOT)
-        assert r.returncode == 0, r.stderr
+        done = cli("tabletop", SMALL, "--replay", log, "--out", tmp_path / folder)
+        assert done.code == 0, done.err
     a, b = tmp_path / "a", tmp_path / "b"
     for name in ("figures.json", "report.md", "backlog.png", "storm.png", "queues.png"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
@@ -258,15 +255,12 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     changed.write_text(SMALL.read_text() + "\n# edited\n")
     with pytest.raises(InputError, match="has changed since the exercise"):
         read_log(log, changed)
-    r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(changed), "--replay", str(log), "--out",
-                        str(tmp_path / "c")], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 2 and "scenario_sha256" in r.stderr and not (tmp_path / "c").exists()
+    line = cli("tabletop", changed, "--replay", log, "--out", tmp_path / "c").error_line()
+    assert f"{log}:" in line and "scenario_sha256" in line and not (tmp_path / "c").exists()
 
 
 def test_tabletop_cli_checks_injects_before_serving(tmp_path: Path) -> None:
     bad = tmp_path / "injects.yaml"
     bad.write_text("injects:\n  - {at_h: 1, title: x, effect: {type: staff_absence, role: cook}}\n")
-    r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(SMALL), "--injects", str(bad)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 2 and "injects.yaml:2" in r.stderr and "role" in r.stderr
-    assert "Traceback" not in r.stderr
+    line = cli("tabletop", SMALL, "--injects", bad).error_line()  # refused before any server starts
+    assert "injects.yaml:2" in line and "role" in line

@@ -90,7 +90,7 @@ class Scenario(Frozen):
     operations: Operations
     measures: Measures = Measures()
     vulnerability: Vulnerability = Vulnerability()
-    injects: list[Inject] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list, max_length=10_000)
     expectations: list[Expectation] = Field(default_factory=list)
     plan: str = "baseline"
     plan_description: str = ""
