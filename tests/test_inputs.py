@@ -186,6 +186,15 @@ def test_a_missing_top_level_key_names_it_and_the_line_the_mapping_starts(tmp_pa
     assert line.startswith(f"error: {path}:{first_key}: operations: missing required key 'operations'"), line
 
 
+@pytest.mark.parametrize("line", [100, 1234])
+def test_a_line_number_is_never_taken_for_an_emoji(tmp_path: Path, line: int) -> None:
+    """Found by the fuzz suite: the console turned ":100:" of "file.yaml:100:" into an emoji."""
+    path = tmp_path / "s.yaml"
+    text = SMALL.read_text().replace("duration_h: 48", "duration_h: .nan")
+    path.write_text("#\n" * (line - line_of(text, "duration_h")) + text)
+    assert f"{path}:{line}: duration_h: numbers must be finite" in cli("check", path).error_line()
+
+
 def test_a_missing_nested_key_points_at_its_mapping(tmp_path: Path) -> None:
     doc = minimal_doc()
     del doc["regions"][0]["road_speed_kmh"]

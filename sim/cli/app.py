@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
     from sim.execution import Status
 
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(emoji=False)  # ":100:" in "file.yaml:100:" is not an emoji
+err_console = Console(stderr=True, emoji=False)
 
 
 def _fail(err: InputError) -> None:
