@@ -353,6 +353,14 @@ def _drain(pool: cf.Executor, bundles: list[list[int]], specs: list[RunSpec],
 # ---------------------------------------------------------------------------- executors
 
 
+def check_executor(kind: str, scheduler: str | None) -> None:
+    """The options of `executor_for`, checked before anything runs or is written."""
+    if kind not in ("local", "dask"):
+        raise InputError(f"unknown executor '{kind[:20]}' (local or dask)", key_path="--executor")
+    if kind == "local" and scheduler:
+        raise InputError("--scheduler needs --executor dask", key_path="--scheduler")
+
+
 @contextmanager
 def executor_for(kind: str, workers: int, scheduler: str | None = None
                  ) -> Iterator[tuple[cf.Executor | None, int]]:
@@ -361,13 +369,10 @@ def executor_for(kind: str, workers: int, scheduler: str | None = None
     With dask and no scheduler address, a local Dask cluster of `workers` single-threaded worker
     processes is started and closed afterwards.
     """
+    check_executor(kind, scheduler)
     if kind == "local":
-        if scheduler:
-            raise InputError("--scheduler needs --executor dask", key_path="--scheduler")
         yield None, workers
         return
-    if kind != "dask":
-        raise InputError(f"unknown executor '{kind}' (local or dask)", key_path="--executor")
     try:
         import logging
 

@@ -275,9 +275,11 @@ def test_shipped_grid_files_are_valid(tmp_path: Path) -> None:
 
 def test_sweep_cli_on_a_local_dask_cluster_matches_the_process_pool(tmp_path: Path) -> None:
     common = ["sweep", str(SMALL), "--plans", "baseline,sms", "--seeds", "3-4", "--hours", "6", "-q", "--workers", "2"]
-    a = claimsim(*common, "--out", str(tmp_path / "local"))
-    b = claimsim(*common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--bundle", "2")
-    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    from helpers import cli
+
+    a = cli(*common, "--out", str(tmp_path / "local"))
+    b = cli(*common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--bundle", "2")
+    assert a.code == 0 and b.code == 0, a.err + b.err
     cols = ["scenario", "plan", "seed", "status", *sw.FIGURE_KEYS]
     ta = pd.read_parquet(tmp_path / "local" / "sweep.parquet")[cols]
     tb = pd.read_parquet(tmp_path / "dask" / "sweep.parquet")[cols]

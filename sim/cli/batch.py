@@ -76,6 +76,7 @@ def compare(
     from sim import execution
     from sim.report_compare import matrix_report
 
+    execution.check_executor(executor, scheduler)
     if key not in cmp.FIGURES:
         raise InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key")
     checked = []
@@ -181,6 +182,7 @@ def sweep(
     from sim import execution
     from sim import sweep as sw
 
+    execution.check_executor(executor, scheduler)
     if grid is not None:
         if files or plans or seeds or plans_file:
             raise InputError("give either --grid or scenario files with --plans/--seeds/--plans-file",
