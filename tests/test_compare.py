@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SMALL, cli
 
 from sim import compare as cmp
-
-SMALL = Path(__file__).parent / "data" / "small.yaml"
 
 
 def test_holm_matches_a_hand_computation() -> None:
@@ -99,10 +96,10 @@ def test_robustness_rules_on_a_hand_made_matrix() -> None:
 
 def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--plans", "baseline,sms",
-                           "--reps", "2", "--hours", "24", "--out", str(out), "--no-crn-check"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    args = ["compare", SMALL, "--plans", "baseline,sms", "--reps", "2", "--hours", "24", "--out", out,
+            "--no-crn-check"]
+    done = cli(*args)
+    assert done.code == 0, done.err
     folder = out / "small"
     for name in ("report.md", "table.csv", "differences.csv", "replications.csv", "summary.json",
                  "latency_cdf.png", "backlog.png", "cost_vs_p90.png"):
@@ -116,8 +113,8 @@ def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None
     assert not list(out.glob(".*partial"))
     assert summary["runs"] == 4 and summary["reused"] == 0
     # the same command again reuses every run folder and gives the same table
-    again = subprocess.run(proc.args, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr
+    again = cli(*args)
+    assert again.code == 0, again.err
     second = json.loads((folder / "summary.json").read_text())
     assert second["reused"] == 4 and second["table"] == summary["table"]
 
@@ -126,15 +123,14 @@ def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(SMALL.read_text().replace("name: small", "name: other").replace("count: 3000", "count: 6000"))
     out = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), str(other), "--plans",
-                           "baseline,more_phone", "--reps", "2", "--hours", "12", "--out", str(out),
-                           "--no-crn-check"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    done = cli("compare", SMALL, other, "--plans", "baseline,more_phone", "--reps", "2", "--hours", "12", "--out", out,
+               "--no-crn-check")
+    assert done.code == 0, done.err
     matrix = json.loads((out / "matrix" / "matrix.json").read_text())
     assert set(matrix["matrix"]) == {"small", "other"}
     assert set(matrix["rules"]) == {"best mean over scenarios", "best worst case", "minimax regret",
                                     "most scenarios meeting the target"}
-    assert "minimax regret" in proc.stdout
+    assert "minimax regret" in done.out
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -143,11 +139,8 @@ def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:
     (["--reps", "1"], "--reps"),
 ])
 def test_cli_compare_bad_input_is_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--out", str(tmp_path / "o"), *args],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0 and needle in proc.stderr
-    assert not (tmp_path / "o" / "small").exists()
+    assert needle in cli("compare", SMALL, "--out", tmp_path / "o", *args).error_line()
+    assert not (tmp_path / "o").exists()
 
 
 def test_plans_file_errors_name_the_plans_file(tmp_path: Path) -> None:

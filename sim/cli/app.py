@@ -140,9 +140,16 @@ def _check_memory(runs: list[tuple[ScenarioFile, str, int | None]], parallel: in
     if skip or not runs:
         return
     from sim import estimate as size
+    from sim.scenario.spec import staff_total
 
-    sizes = [(size.estimate(sf.resolve(plan), hours), sf) for sf, plan, hours in runs]
-    est, sf = max(sizes, key=lambda pair: pair[0].memory_bytes)
+    seen: dict[str, tuple[size.Estimate, ScenarioFile]] = {}
+    for sf, plan, hours in runs:  # plans that change only the operation share their world's estimate
+        sc = sf.resolve(plan)
+        key = sc.model_dump_json(include={"regions", "hazard", "vulnerability", "measures", "duration_h", "seed"})
+        key += f"|{staff_total(sc)}|{hours}"
+        if key not in seen:
+            seen[key] = (size.estimate(sc, hours), sf)
+    est, sf = max(seen.values(), key=lambda pair: pair[0].memory_bytes)
     need = est if parallel <= 1 else replace(est, memory_bytes=est.memory_bytes * parallel)
     problem = size.too_big(need, size.available_memory())
     if problem:
