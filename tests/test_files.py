@@ -272,3 +272,25 @@ def umask_027() -> object:
     old = os.umask(0o027)
     yield
     os.umask(old)
+
+
+def test_validate_doc_replaces_only_a_report_claimsim_wrote(tmp_path: Path, quick_validation: None) -> None:
+    """`validate --doc FILE`: a file of the user's is refused, one claimsim wrote (it says so) is replaced, and the
+    plots go to a marked `validation` folder beside it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = docs / "VALIDATION.md"
+    doc.write_text("# my notes\n")
+    args = ["validate", "--cases", "1", "--out", tmp_path / "out", "--doc", doc]
+    line = cli(*args).error_line()
+    assert "--doc" in line and "not written by claimsim" in line and doc.read_text() == "# my notes\n"
+    assert not (tmp_path / "out").exists()
+    doc.write_text("<!-- written by claimsim validate -->\nstale text\n")
+    done = cli(*args)
+    assert done.code == 0, done.err
+    assert "](validation/stationary.png)" in doc.read_text() and "stale text" not in doc.read_text()
+    assert (docs / "validation" / MARKER).is_file() and (docs / "validation" / "storm.png").is_file()
+    (docs / "validation" / MARKER).unlink()  # the plots folder is the user's now
+    (docs / "validation" / "mine.png").write_bytes(b"x")
+    assert "validation" in cli(*args).error_line()
+    assert (docs / "validation" / "mine.png").read_bytes() == b"x"
