@@ -324,14 +324,15 @@ def _json_default(x: Any) -> Any:
     raise TypeError(type(x))
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _csv(rows: list[dict[str, Any]]) -> str:
     import csv
+    import io
 
-    with open(path, "w", newline="") as fh:
-        if not rows:
-            return
+    buf = io.StringIO(newline="")
+    if rows:
         names = list(dict.fromkeys(k for r in rows for k in r))
-        writer = csv.DictWriter(fh, fieldnames=names)
+        writer = csv.DictWriter(buf, fieldnames=names)
         writer.writeheader()
         for r in rows:
             writer.writerow({k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()})
+    return buf.getvalue()

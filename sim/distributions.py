@@ -11,14 +11,21 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
 
 ArrayLike = float | np.ndarray
+# Sanity bounds on parameters (a typo, not a belief): values up to a trillion (minutes, hours, CNY), a
+# coefficient of variation up to 20 and a log-standard deviation up to 10 keep every quantile finite.
+MAX_VALUE = 1e12
+MAX_CV = 20.0
+MAX_SIGMA = 10.0
+Value = Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE)]
+Positive = Annotated[float, Field(gt=0, le=MAX_VALUE)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def ppf(self, u: ArrayLike) -> ArrayLike:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -36,7 +43,7 @@ class Fixed(_Dist):
     """Always the same value."""
 
     dist: Literal["fixed"] = "fixed"
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=MAX_VALUE)
 
     def ppf(self, u: ArrayLike) -> ArrayLike:
         return np.full_like(u, self.value, dtype=float) if isinstance(u, np.ndarray) else self.value
@@ -50,7 +57,7 @@ class Exponential(_Dist):
     """Exponential with the given mean (memoryless: the M of M/M/c)."""
 
     dist: Literal["exponential"]
-    mean_: PositiveFloat = Field(alias="mean")
+    mean_: Positive = Field(alias="mean")
 
     def ppf(self, u: ArrayLike) -> ArrayLike:
         if isinstance(u, float):
@@ -66,10 +73,10 @@ class LogNormal(_Dist):
     """Lognormal given either (mean, cv) or (median, sigma) of the underlying normal."""
 
     dist: Literal["lognormal"]
-    mean_: PositiveFloat | None = Field(default=None, alias="mean")
-    cv: PositiveFloat | None = None
-    median: PositiveFloat | None = None
-    sigma: PositiveFloat | None = None
+    mean_: Positive | None = Field(default=None, alias="mean")
+    cv: Annotated[float, Field(gt=0, le=MAX_CV)] | None = None
+    median: Positive | None = None
+    sigma: Annotated[float, Field(gt=0, le=MAX_SIGMA)] | None = None
 
     @model_validator(mode="after")
     def _one_parameterisation(self) -> LogNormal:
@@ -108,8 +115,8 @@ class Gamma(_Dist):
     """Gamma given its mean and coefficient of variation (cv 1 is exponential)."""
 
     dist: Literal["gamma"]
-    mean_: PositiveFloat = Field(alias="mean")
-    cv: PositiveFloat
+    mean_: Positive = Field(alias="mean")
+    cv: Annotated[float, Field(gt=0, le=MAX_CV)]
 
     def ppf(self, u: ArrayLike) -> ArrayLike:
         shape = 1.0 / self.cv**2
@@ -124,8 +131,8 @@ class Uniform(_Dist):
     """Uniform between low and high."""
 
     dist: Literal["uniform"]
-    low: float
-    high: float
+    low: Value
+    high: Value
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -145,9 +152,9 @@ class Triangular(_Dist):
     """Triangular with low, mode and high."""
 
     dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
+    low: Value
+    mode: Value
+    high: Value
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:

@@ -22,3 +22,12 @@ class InputError(Exception):
             where = self.file + (f":{self.line}" if self.line is not None else "") + ": "
         key = f"{self.key_path}: " if self.key_path else ""
         return f"{where}{key}{self.message}".replace("\n", " ")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or another stop signal) received: unwinds like Ctrl-C, so workers are stopped and nothing looks
+    complete; the command line exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"signal {signum}")

@@ -8,18 +8,25 @@ Replications are bundled into tasks (`bundle` runs per task) so that per-task ov
 Dask) stays small against a run. Each run writes its own folder from the worker, atomically (built under a
 temporary name, renamed when complete), with a `run_key` in its summary.json: the scenario's sha256 (with its
 CSVs and any plans file), plan, seed, requested hours, package version and a digest of the package's code.
-`execute(..., resume=True)` reuses a folder whose key matches instead of running it again, so a killed sweep
-loses no finished run. Results come back in the order of the specs whatever the executor or worker count, and
-one run's failure is returned as a `Failure` naming its scenario, plan and seed while the others finish.
+`execute(..., resume=True)` reuses a folder whose key matches, and whose files still match the manifest
+(size and sha256 of each) recorded when it was written and read back as parquet, instead of running it
+again, so a killed sweep loses no finished run and a damaged folder is run again. An interrupt (Ctrl-C,
+SIGTERM) stops the local pool's workers at once: queued runs are cancelled, running ones killed (their
+half-written folders stay `.partial`, removed by `clean_partials`), and the interrupt goes on up.
+Results come back in the order of the specs whatever the executor or worker count, and one run's failure
+is returned as a `Failure` naming its scenario, plan and seed while the others finish.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import shutil
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -33,10 +40,15 @@ import numpy as np
 
 from sim import __version__
 from sim.errors import InputError
+from sim.files import manifest_problem
 
 # Workers start from a clean server process: forking a process that runs library threads can deadlock.
 POOL_CONTEXT = multiprocessing.get_context("forkserver")
 PACKAGE = Path(__file__).resolve().parent
+# Sanity bounds on one command (docs/SAFETY.md): more local workers than any machine has cores is a typo (a
+# cluster is `--executor dask`); 100,000 runs is more than a day of one-second runs on 1,000 cores.
+MAX_WORKERS = 256
+MAX_RUNS = 100_000
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ def load_replication(folder: Path) -> dict[str, Any]:
     summary = json.loads((folder / "summary.json").read_text())
     claims = pq.read_table(folder / "claims.parquet", columns=["reported_h", "settled_h"]).to_pandas()
     backlog = pq.read_table(folder / "series.parquet", columns=["backlog_open"]).column(0).to_numpy()
+    pq.read_metadata(folder / "events.parquet")  # the event log must at least be a whole parquet file
     out = replication(summary, claims, backlog)
     out["scenario"] = summary["scenario"]
     out["reused"] = True
@@ -162,14 +175,18 @@ def load_replication(folder: Path) -> dict[str, Any]:
 
 
 def reusable(spec: RunSpec, key: dict[str, Any]) -> bool:
-    """Whether the spec's folder is complete and was made from the same inputs and code."""
+    """Whether the spec's folder is complete, was made from the same inputs and code, and every file it
+    recorded at write time is still there with the same size and sha256."""
     if not spec.folder:
         return False
-    summary = Path(spec.folder) / "summary.json"
+    folder = Path(spec.folder)
     try:
-        return json.loads(summary.read_text()).get("run_key") == key
+        summary = json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError):
         return False
+    if not isinstance(summary, dict) or summary.get("run_key") != key:
+        return False
+    return manifest_problem(folder, summary.get("files")) is None
 
 
 def run_bundle(specs: list[RunSpec], task: Callable[[RunSpec], dict[str, Any]] | None = None
@@ -216,15 +233,18 @@ def execute(specs: list[RunSpec], *, workers: int = 1, executor: cf.Executor | N
     for i, spec in enumerate(specs):
         if resume and spec.folder and task is None:
             if spec.scenario not in shas:
-                shas[spec.scenario] = load_scenario(spec.scenario).sha256
-            if reusable(spec, run_key(spec, shas[spec.scenario])):
+                try:
+                    shas[spec.scenario] = load_scenario(spec.scenario).sha256
+                except InputError:
+                    shas[spec.scenario] = ""  # the run itself will fail, naming the problem
+            if shas[spec.scenario] and reusable(spec, run_key(spec, shas[spec.scenario])):
                 try:
                     results[i] = load_replication(Path(spec.folder))
                     status.reused += 1
                     status.done += 1
                     continue
-                except (OSError, ValueError, KeyError):
-                    pass  # unreadable: run it again
+                except Exception:  # unreadable however it fails: run it again
+                    pass
         todo.append(i)
     if progress:
         progress(status)
@@ -252,13 +272,57 @@ def execute(specs: list[RunSpec], *, workers: int = 1, executor: cf.Executor | N
     return [r for r in results if r is not None]
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them all (see `_stop`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start_forkserver() -> None:
+    """Start the pool's server process with Ctrl-C ignored, so that its workers ignore it from birth (an
+    ignored signal survives exec; a handler does not)."""
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a process pool now: queued tasks are cancelled, running workers killed (no orphan processes)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if terminate is not None:
+        terminate()
+    for proc in processes:
+        with contextlib.suppress(Exception):  # already gone
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+
+
 @contextmanager
 def _pool(executor: cf.Executor | None, workers: int) -> Iterator[cf.Executor]:
     if executor is not None:
         yield executor
         return
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT) as pool:
+    _start_forkserver()
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT, initializer=_ignore_sigint)
+    try:
         yield pool
+    except BaseException:  # an interrupt, or anything else: no worker outlives the call
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _drain(pool: cf.Executor, bundles: list[list[int]], specs: list[RunSpec],
@@ -318,6 +382,14 @@ def map_tasks(fn: Callable[[Any], Any], items: list[Any], *, workers: int = 1, e
 # ---------------------------------------------------------------------------- executors
 
 
+def check_executor(kind: str, scheduler: str | None) -> None:
+    """The options of `executor_for`, checked before anything runs or is written."""
+    if kind not in ("local", "dask"):
+        raise InputError(f"unknown executor '{kind[:20]}' (local or dask)", key_path="--executor")
+    if kind == "local" and scheduler:
+        raise InputError("--scheduler needs --executor dask", key_path="--scheduler")
+
+
 @contextmanager
 def executor_for(kind: str, workers: int, scheduler: str | None = None
                  ) -> Iterator[tuple[cf.Executor | None, int]]:
@@ -326,13 +398,10 @@ def executor_for(kind: str, workers: int, scheduler: str | None = None
     With dask and no scheduler address, a local Dask cluster of `workers` single-threaded worker
     processes is started and closed afterwards.
     """
+    check_executor(kind, scheduler)
     if kind == "local":
-        if scheduler:
-            raise InputError("--scheduler needs --executor dask", key_path="--scheduler")
         yield None, workers
         return
-    if kind != "dask":
-        raise InputError(f"unknown executor '{kind}' (local or dask)", key_path="--executor")
     try:
         import logging
 

@@ -34,7 +34,7 @@ from sim.ops.log import Ev
 from sim.scenario import Decision, Inject, InjectsFile, ScenarioFile, inject_problems, load_scenario
 
 __all__ = ["LOG_VERSION", "Action", "Exercise", "ExerciseLog", "FeedItem", "HotWashNote", "Improvement",
-           "figures_digest", "read_injects", "read_log"]
+           "figures_digest", "read_injects", "read_log", "replay_file"]
 
 
 @dataclass
@@ -324,24 +324,31 @@ class Exercise:
         ex = cls(file, log.plan, log.seed, log.injects, log.hours)
         ex.notes, ex.improvements, ex.exercise_path = list(log.notes), list(log.improvements), log.exercise
         end = log.reached_h if until is None else until
-        for action in log.actions:
+        for i, action in enumerate(log.actions):
             if action.hour >= end and until is not None:
                 break
             if action.kind == "decision" and not decisions:
                 continue
             ex.run_to(action.hour)
             if ex.hour != action.hour:
-                raise InputError(f"action at hour {action.hour} is past the horizon ({ex.horizon} h)",
-                                 key_path="actions")
-            if action.kind == "inject":
-                assert action.inject is not None
-                if action.scheduled is not None and action.scheduled in ex._pending:
-                    ex._pending.remove(action.scheduled)
-                ex._apply_inject(action.inject, by_hand=True)
-                ex.actions.append(action)
-            else:
-                assert action.decision is not None
-                ex._apply_decision(action.decision)
+                raise InputError(f"action at hour {action.hour} is past the horizon ({ex.horizon} h)"
+                                 if action.hour > ex.horizon else "actions must be in the order of their hours",
+                                 key_path=f"actions[{i}].hour")
+            try:
+                if action.kind == "inject":
+                    if action.inject is None:
+                        raise InputError("an inject action needs its inject")
+                    if action.scheduled is not None and action.scheduled in ex._pending:
+                        ex._pending.remove(action.scheduled)
+                    ex._apply_inject(action.inject, by_hand=True)
+                    ex.actions.append(action)
+                else:
+                    if action.decision is None:
+                        raise InputError("a decision action needs its decision")
+                    ex._apply_decision(action.decision)
+            except InputError as err:
+                where = f"actions[{i}].{action.kind}" + (f".{err.key_path}" if err.key_path else "")
+                raise InputError(err.message, key_path=where) from None
         ex.run_to(end)
         return ex
 
@@ -425,3 +432,17 @@ def _path_for(path: Path, folder: Path | None) -> str:
 
 def figures_digest(figures: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(figures, sort_keys=True).encode()).hexdigest()
+
+
+def replay_file(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, Exercise]:
+    """Read an exercise log, check it and replay it; any problem, found before or during the replay, is one
+    error at the log's own file and line (plan, injects, each action)."""
+    from sim.exercise_log import checked_log, log_error
+
+    log, file, lines = checked_log(path, scenario)
+    try:
+        return log, Exercise.replay(log, file)
+    except InputError as err:
+        if err.file is not None:
+            raise
+        raise log_error(Path(path), lines, err.key_path or "actions", err.message) from None

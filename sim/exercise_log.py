@@ -19,8 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sim import __version__
 from sim.errors import InputError
-from sim.inputs import read_document
+from sim.inputs import key_path, line_of, parse_key_path, read_document
 from sim.scenario import Decision, Inject, ScenarioFile, load_scenario
+from sim.scenario.base import MAX_SEED
+from sim.scenario.spec import MAX_DURATION_H, inject_problems
 
 LOG_VERSION = 2  # 2: notes, improvements, exercise file; version 1 logs read the same
 
@@ -28,10 +30,10 @@ LOG_VERSION = 2  # 2: notes, improvements, exercise file; version 1 logs read th
 class Action(BaseModel):
     """One thing the room did: fire an inject by hand, or take a decision."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     kind: str = Field(pattern="^(inject|decision)$")
-    hour: int = Field(ge=0)
+    hour: int = Field(ge=0, le=MAX_DURATION_H)
     inject: Inject | None = None
     scheduled: int | None = None  # index of the scheduled inject fired ahead of its time
     decision: Decision | None = None
@@ -66,21 +68,21 @@ class Improvement(BaseModel):
 class ExerciseLog(BaseModel):
     """What makes an exercise reproducible; saved as YAML, replayed by `claimsim tabletop --replay`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    version: int = LOG_VERSION
+    version: int = Field(LOG_VERSION, ge=1, le=LOG_VERSION)
     scenario: str
     scenario_sha256: str
     exercise: str | None = None   # the exercise file (objectives, MSEL), when the exercise had one
     plan: str = "baseline"
-    seed: int = Field(ge=0)
-    hours: int | None = None
-    reached_h: int = 0
+    seed: int = Field(ge=0, le=MAX_SEED)
+    hours: int | None = Field(None, ge=1, le=MAX_DURATION_H)
+    reached_h: int = Field(0, ge=0, le=MAX_DURATION_H)
     branch: str = "main"
-    injects: list[Inject] = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
-    notes: list[HotWashNote] = Field(default_factory=list)
-    improvements: list[Improvement] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list, max_length=10_000)
+    actions: list[Action] = Field(default_factory=list, max_length=100_000)
+    notes: list[HotWashNote] = Field(default_factory=list, max_length=10_000)
+    improvements: list[Improvement] = Field(default_factory=list, max_length=10_000)
     claimsim: str = __version__
 
 
@@ -109,11 +111,45 @@ def read_log(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, Sce
     exercise ran (same sha256)."""
     path = Path(path)
     log, lines = read_document(path, ExerciseLog, "exercise log")
+    return log, _log_scenario(path, log, lines, scenario)
+
+
+def _log_scenario(path: Path, log: ExerciseLog, lines: dict[tuple, int], scenario: Path | None) -> ScenarioFile:
     scen = Path(scenario) if scenario is not None else beside(path, log.scenario)
+    if scenario is None and not scen.is_file():
+        raise InputError("scenario file not found (give it on the command line)", file=path,
+                         line=lines.get(("scenario",)), key_path="scenario")
     file = load_scenario(scen)
     if file.sha256 != log.scenario_sha256:
         raise InputError(f"the scenario {scen} has changed since the exercise (sha256 differs, now "
                          f"{file.sha256[:12]}): replay with the scenario as it was, or put its new sha256 in the log "
                          "if the change does not matter to the exercise", file=path,
                          line=lines.get(("scenario_sha256",)), key_path="scenario_sha256")
-    return log, file
+    return file
+
+
+def checked_log(path: Path, scenario: Path | None = None) -> tuple[ExerciseLog, ScenarioFile, dict[tuple, int]]:
+    """An exercise log read and checked against its scenario before any replay: its plan and every inject
+    (scheduled or fired by hand) fit the scenario; a problem is one error at the log's own file and line."""
+    path = Path(path)
+    log, lines = read_document(path, ExerciseLog, "exercise log")
+    file = _log_scenario(path, log, lines, scenario)
+    if log.plan not in file.plans:
+        raise log_error(path, lines, "plan", f"no plan named '{log.plan[:64]}' in {file.path} "
+                                             f"(plans: {', '.join(file.plans)})")
+    resolved = file.resolve(log.plan)
+    problems = inject_problems(resolved, log.injects, ("injects",))
+    for i, action in enumerate(log.actions):
+        if action.inject is not None:
+            problems += inject_problems(resolved, [action.inject], ("actions", i, "inject"))
+    if problems:
+        loc, msg = problems[0]
+        if loc[-1] == "at_h" and loc[0] == "actions":
+            loc, msg = loc[:2] + ("hour",), f"after the end of the scenario ({resolved.duration_h} h)"
+        raise log_error(path, lines, key_path(loc), msg)
+    return log, file, lines
+
+
+def log_error(path: Path, lines: dict[tuple, int], key: str, message: str) -> InputError:
+    """An error at the log's own line for `key` (the document's first line when the key has none)."""
+    return InputError(message, file=path, line=line_of(lines, parse_key_path(key)) or 1, key_path=key)

@@ -164,8 +164,10 @@ def backlog_series(claims: pd.DataFrame, ev: dict[str, np.ndarray], hours: int) 
 def staff_figures(rec: RunRecord) -> dict[str, Any]:
     """Utilisation and cost per role from shift and job events in the log."""
     ev, staff, horizon = rec.events, rec.staff, rec.horizon_h
-    if staff.empty:
-        return {"utilisation": {}, "cost": {"total": 0.0}}
+    if staff.empty:  # nobody on any staff list: the same figures, all zero
+        return {"utilisation": {role: None for role in ROLES}, "staff_hours": {role: 0.0 for role in ROLES},
+                "overtime_hours": 0.0, "cost": {"staff": 0.0, "overtime_premium": 0.0, "partner_fees": 0.0,
+                                                "by_role": {role: 0.0 for role in ROLES}, "total": 0.0}}
     sid = ev["staff_id"]
     on = ev["code"] == int(Ev.SHIFT_START)
     off = ev["code"] == int(Ev.SHIFT_END)

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.charts import date_axis, dates, money_axis, target_line  # noqa: E402
-from sim.compare import FIGURES, PERCENTILES, _json_default, _write_csv, pareto_front  # noqa: E402
+from sim.compare import FIGURES, PERCENTILES, _csv, _json_default, pareto_front  # noqa: E402
 from sim.figures import figure  # noqa: E402
 from sim.files import SIGNATURE  # noqa: E402
 from sim.report import latency_cdf  # noqa: E402
@@ -293,31 +293,40 @@ def matrix_report(rob: dict[str, Any]) -> str:
 
 
 def write_comparison(comp: Comparison, out: Path) -> None:
-    """Tables, plots, workbook and report.md of one scenario's comparison (run folders are already under out/runs)."""
-    from sim.workbook import write_workbook
+    """Tables, plots, workbook and report.md of one scenario's comparison (run folders are already under out/runs).
 
-    out.mkdir(parents=True, exist_ok=True)
+    `out` is made by `sim.files.mark_unfinished`; each file is written atomically, and summary.json last: the
+    mark of a complete comparison."""
+    import tempfile
+
+    from sim.files import write_result
+    from sim.workbook import workbook_bytes
+
     table = comp.table()
     diffs = comp.differences()
     reps = [{"plan": r["plan"], "seed": r["seed"], **{k: r["figures"][k] for k in FIGURES}}
             for pr in comp.plans.values() for r in pr.reps]
-    _write_csv(out / "replications.csv", reps)
+    write_result(out, "replications.csv", _csv(reps))
     flat = []
     for row in table:
         for key in FIGURES:
             v = row[key]
             flat.append({"plan": row["plan"], "figure": key, "reps": row["reps"], **v})
-    _write_csv(out / "table.csv", flat)
-    _write_csv(out / "differences.csv", diffs)
-    _write_csv(out / "economics.csv", economics_rows(comp))
+    write_result(out, "table.csv", _csv(flat))
+    write_result(out, "differences.csv", _csv(diffs))
+    write_result(out, "economics.csv", _csv(economics_rows(comp)))
     if comp.targets:
-        _write_csv(out / "targets.csv", comp.target_rows())
-    plots(comp, out)
+        write_result(out, "targets.csv", _csv(comp.target_rows()))
+    with tempfile.TemporaryDirectory() as tmp:
+        plots(comp, Path(tmp))
+        for png in sorted(Path(tmp).iterdir()):
+            write_result(out, png.name, png.read_bytes())
     rec = comp.recommendation()
-    (out / "report.md").write_text(report(comp, table, diffs, rec))
-    write_workbook(out / "comparison.xlsx", workbook_sheets(comp, table, diffs, reps, rec),
-                   {"Summary": f"{comp.scenario}: plan comparison (currency {comp.currency})"})
-    (out / "summary.json").write_text(json.dumps({  # last: the mark of a complete comparison
+    write_result(out, "report.md", report(comp, table, diffs, rec))
+    write_result(out, "comparison.xlsx", workbook_bytes(workbook_sheets(comp, table, diffs, reps, rec),
+                                                        {"Summary": f"{comp.scenario}: plan comparison "
+                                                                    f"(currency {comp.currency})"}))
+    write_result(out, "summary.json", json.dumps({
         "scenario": comp.scenario, "scenario_file": comp.scenario_file, "baseline": comp.baseline,
         "currency": comp.currency, "inputs": comp.inputs,
         "runs": sum(len(pr.reps) for pr in comp.plans.values()),

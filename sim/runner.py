@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__, metrics
-from sim.files import atomic_dir
+from sim.files import atomic_dir, manifest
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
 from sim.scenario import ScenarioFile
@@ -89,12 +89,16 @@ def run_dir(out: Path, scenario: str, plan: str, seed: int) -> Path:
     return out / scenario / plan / f"seed-{seed}"
 
 
-def write(result: RunResult, folder: Path) -> Path:
-    """Write a run's folder atomically: built under a temporary name, renamed when complete."""
+def write(result: RunResult, folder: Path, force: bool = False) -> Path:
+    """Write a run's folder atomically: built under a temporary name, renamed when complete.
+
+    summary.json, written last, lists every other file with its size and sha256 (`files`), so that a
+    resumed sweep can tell a finished run from a damaged one (sim.execution.reusable).
+    """
     from sim import report  # matplotlib is only needed when writing
 
     folder = Path(folder)
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, force) as tmp:
         claims = result.claims[CLAIM_COLUMNS_FIRST + [c for c in result.claims.columns
                                                       if c not in CLAIM_COLUMNS_FIRST]]
         pq.write_table(pa.Table.from_pandas(claims, preserve_index=False), tmp / "claims.parquet")
@@ -102,5 +106,6 @@ def write(result: RunResult, folder: Path) -> Path:
         pq.write_table(pa.Table.from_pandas(result.series, preserve_index=False), tmp / "series.parquet")
         report.write_plots(result, tmp)
         report.write_markdown(result, tmp)
-        (tmp / "summary.json").write_text(json.dumps(result.summary, indent=2, sort_keys=False) + "\n")
+        summary = {**result.summary, "files": manifest(tmp)}
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False) + "\n")
     return folder

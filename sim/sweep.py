@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,30 +28,36 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from sim.errors import InputError
-from sim.execution import Failure, RunSpec
+from sim.execution import MAX_RUNS, Failure, RunSpec
 from sim.figures import REPLICATED
+from sim.files import write_result
 from sim.inputs import read_document
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioFile, load_scenario
+from sim.scenario.base import MAX_SEED
+from sim.scenario.spec import MAX_DURATION_H
+
+MAX_SEEDS = 100_000  # seeds in one sweep: far past where an interval over seeds stops narrowing usefully
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]
 
 
 class SeedRange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    first: int | None = Field(default=None, ge=0, strict=True, description="first seed (default: the scenario's)")
-    count: int = Field(default=10, ge=1, le=100_000, strict=True)
+    first: Seed | None = Field(default=None, description="first seed (default: the scenario's)")
+    count: int = Field(default=10, ge=1, le=MAX_SEEDS, strict=True)
 
 
 class Grid(BaseModel):
     """A sweep grid file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    description: str = ""
-    scenarios: list[str] = Field(min_length=1)
-    plans: list[str] | None = Field(default=None, min_length=1)
+    description: Annotated[str, Field(max_length=10_000)] = ""
+    scenarios: list[str] = Field(min_length=1, max_length=1000)
+    plans: list[str] | None = Field(default=None, min_length=1, max_length=1000)
     plans_file: str | None = None
-    seeds: list[int] | SeedRange = SeedRange()
-    hours: int | None = Field(default=None, ge=1, strict=True)
+    seeds: Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS)] | SeedRange = SeedRange()
+    hours: int | None = Field(default=None, ge=1, le=MAX_DURATION_H, strict=True)
 
 
 @dataclass
@@ -62,13 +67,11 @@ class Sweep:
     specs: list[RunSpec]
     scenario_names: dict[str, str]  # scenario file -> scenario name
     description: str = ""
+    variants: list[tuple[ScenarioFile, str, int | None]] = field(default_factory=list)  # (file, plan, hours)
 
 
 def read_grid(path: Path) -> tuple[Grid, dict[tuple, int]]:
-    grid, lines = read_document(path, Grid)
-    if isinstance(grid.seeds, list) and any(s < 0 for s in grid.seeds):
-        raise InputError("seeds are whole numbers >= 0", file=path, line=lines.get(("seeds",)), key_path="seeds")
-    return grid, lines
+    return read_document(path, Grid, "sweep grid")
 
 
 def plan_sweep(grid: Grid, out: Path, base: Path | None = None, lines: dict[tuple, int] | None = None,
@@ -81,11 +84,15 @@ def plan_sweep(grid: Grid, out: Path, base: Path | None = None, lines: dict[tupl
         return {"file": grid_file, "line": lines.get(key) or lines.get(key[:1]), "key_path": ".".join(map(str, key))}
 
     plans_file = str(base / grid.plans_file) if grid.plans_file else None
+    if plans_file and grid_file is not None and not Path(plans_file).is_file():
+        raise InputError("file not found", **where("plans_file"))
     specs: list[RunSpec] = []
     names: dict[str, str] = {}
+    runs: list[tuple[ScenarioFile, str, int | None]] = []
+    seeds_each = len(grid.seeds) if isinstance(grid.seeds, list) else grid.seeds.count
     for i, rel in enumerate(grid.scenarios):
         path = base / rel
-        if not path.exists() and grid_file is not None:
+        if not path.is_file() and grid_file is not None:
             raise InputError("file not found", **{**where("scenarios", i), "key_path": f"scenarios[{i}]"})
         sf = load_scenario(path)
         if plans_file:
@@ -95,11 +102,15 @@ def plan_sweep(grid: Grid, out: Path, base: Path | None = None, lines: dict[tupl
                                                                         "key_path": f"scenarios[{i}]"})
         names[str(path)] = sf.name
         plans = list(grid.plans) if grid.plans else list(sf.plans)
+        if len(specs) + len(plans) * seeds_each > MAX_RUNS:
+            raise InputError(f"more than {MAX_RUNS:,} runs: fewer seeds, plans or scenarios",
+                             **{**where("seeds"), "key_path": "seeds" if grid_file else "--seeds"})
         for j, plan in enumerate(plans):
             if plan not in sf.plans:
                 raise InputError(f"scenario {path} has no plan '{plan}' (plans: {', '.join(sf.plans)})",
                                  **{**where("plans", j), "key_path": f"plans[{j}]" if grid.plans else "--plans"})
             sf.resolve(plan)
+            runs.append((sf, plan, grid.hours))
         if isinstance(grid.seeds, list):
             seeds = list(grid.seeds)
         else:
@@ -109,29 +120,34 @@ def plan_sweep(grid: Grid, out: Path, base: Path | None = None, lines: dict[tupl
             for seed in seeds:
                 folder = out / "runs" / sf.name / plan / f"seed-{seed}"
                 specs.append(RunSpec(str(path), plans_file, plan, seed, grid.hours, str(folder)))
-    return Sweep(specs, names, grid.description)
+    return Sweep(specs, names, grid.description, runs)
 
 
 def parse_seeds(text: str) -> list[int]:
-    """'0-9' or '1,4,7' (or both: '0-4,10') into seeds."""
-    seeds: list[int] = []
+    """'0-9' or '1,4,7' (or both: '0-4,10') into seeds: at most MAX_SEEDS of them, each at most MAX_SEED."""
+    shown = text if len(text) <= 40 and text.isprintable() else text[:40].encode("ascii", "replace").decode() + "..."
+    ranges: list[tuple[int, int]] = []
     try:
         for part in text.split(","):
             part = part.strip()
             if not part:
                 continue
-            if "-" in part:
-                a, b = (int(x) for x in part.split("-", 1))
-                if b < a:
-                    raise ValueError
-                seeds.extend(range(a, b + 1))
-            else:
-                seeds.append(int(part))
+            a, _, b = part.partition("-")
+            first, last = int(a), int(b) if b else int(a)
+            if last < first or first < 0:
+                raise ValueError
+            ranges.append((first, last))
     except ValueError:
-        raise InputError(f"expected seeds like 0-9 or 1,4,7, got '{text}'", key_path="--seeds") from None
-    if not seeds or any(s < 0 for s in seeds):
-        raise InputError(f"expected seeds >= 0 like 0-9 or 1,4,7, got '{text}'", key_path="--seeds")
-    return list(dict.fromkeys(seeds))
+        raise InputError(f"expected seeds >= 0 like 0-9 or 1,4,7, got '{shown}'", key_path="--seeds") from None
+    if not ranges:
+        raise InputError(f"expected seeds >= 0 like 0-9 or 1,4,7, got '{shown}'", key_path="--seeds")
+    count = sum(last - first + 1 for first, last in ranges)  # counted before any list is made
+    if count > MAX_SEEDS:
+        raise InputError(f"{count:,} seeds: at most {MAX_SEEDS:,} in one sweep (a sanity bound; a confidence "
+                         "interval stops narrowing usefully long before)", key_path="--seeds")
+    if max(last for _, last in ranges) > MAX_SEED:
+        raise InputError(f"seeds are at most {MAX_SEED:,} (32-bit)", key_path="--seeds")
+    return list(dict.fromkeys(s for first, last in ranges for s in range(first, last + 1)))
 
 
 # ---------------------------------------------------------------------------- results
@@ -175,12 +191,6 @@ def aggregate(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write(out: Path, sweep: Sweep, results: list[dict[str, Any] | Failure], meta: dict[str, Any]) -> dict[str, Any]:
     """Write the sweep's tables and report; summary.json last, as the mark of a complete sweep."""
     table = rows(sweep, results)
@@ -191,17 +201,17 @@ def write(out: Path, sweep: Sweep, results: list[dict[str, Any] | Failure], meta
     arrow = pa.Table.from_pylist(table, schema=schema)
     sink = pa.BufferOutputStream()
     pq.write_table(arrow, sink)
-    _atomic_write(out / "sweep.parquet", sink.getvalue().to_pybytes())
-    _atomic_write(out / "sweep.csv", _csv(table))
+    write_result(out, "sweep.parquet", sink.getvalue().to_pybytes())
+    write_result(out, "sweep.csv", _csv(table))
     failures = [r for r in table if r["status"] == "failed"]
-    _atomic_write(out / "failures.csv", _csv([{k: r[k] for k in ("scenario", "scenario_file", "plan", "seed",
+    write_result(out, "failures.csv", _csv([{k: r[k] for k in ("scenario", "scenario_file", "plan", "seed",
                                                                   "error")} for r in failures]))
     agg = aggregate(table)
     summary = {"description": sweep.description, **meta, "runs": len(table),
                "ok": len(table) - len(failures), "failed": len(failures),
                "reused": sum(1 for r in table if r["reused"]), "by_plan": agg}
-    _atomic_write(out / "report.md", report(summary, failures).encode())
-    _atomic_write(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_result(out, "report.md", report(summary, failures).encode())
+    write_result(out, "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 
 

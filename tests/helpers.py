@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,3 +124,49 @@ def run(scenario: Scenario, seed: int = 1, hours: int | None = None) -> Run:
 
 def shipped_scenarios() -> list[Path]:
     return sorted(SCENARIOS.glob("*.yaml"))
+
+
+# ---------------------------------------------------------------- the command line
+
+
+@dataclass
+class Cli:
+    """What a `claimsim` command did: exit code, standard output and standard error."""
+
+    code: int
+    out: str
+    err: str
+
+    def error_line(self) -> str:
+        """The one error line of a refused command (exit 2, one stderr line, no traceback)."""
+        assert self.code == 2, (self.code, self.out, self.err)
+        assert "Traceback" not in self.err + self.out, self.err
+        lines = [ln for ln in self.err.splitlines() if ln.strip()]
+        assert len(lines) == 1, self.err
+        return lines[0]
+
+
+def cli(*args: str | Path, env: dict[str, str] | None = None) -> Cli:
+    """Run `claimsim ARGS` in this process exactly as the console script does (`sim.cli.main`: usage and input
+    errors one line and exit 2), capturing its output; far faster than a fresh interpreter."""
+    from typer.testing import CliRunner
+
+    from sim.cli import main
+
+    runner = CliRunner()
+    with runner.isolation(env={"COLUMNS": "100", **(env or {})}) as (out, err, _):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return Cli(code, out.getvalue().decode(errors="replace"), err.getvalue().decode(errors="replace"))
+
+
+def claimsim(*args: str | Path, cwd: Path = REPO, timeout: float = 300, **kw: Any) -> subprocess.CompletedProcess:
+    """Run `python -m sim ...` in a fresh interpreter, as a user would run `claimsim ...` (end-to-end tests)."""
+    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(REPO), **kw.pop("env", {})}
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, **kw)

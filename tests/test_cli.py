@@ -1,4 +1,8 @@
-"""The claimsim command line: help, a run's results folder, check, one-line errors, shipped scenarios."""
+"""The claimsim command line: help, a run's results folder, check, one-line errors, shipped scenarios.
+
+Commands run in this process through `helpers.cli` (the console script's own entry point); a few end-to-end
+tests start a fresh interpreter (`helpers.claimsim`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from helpers import REPO, SMALL, line_of, shipped_scenarios
+from helpers import REPO, SMALL, claimsim, cli, line_of, shipped_scenarios
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -24,23 +28,8 @@ PLOTS = ["storm_and_incidents.png", "backlog_by_stage.png", "settlement_latency_
 BIG = "national-blizzard-1m.yaml"
 
 
-def claimsim(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m sim ...` in a fresh interpreter, as a user would run `claimsim ...`."""
-    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-
-
 def reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 # ---------------------------------------------------------------- help
@@ -73,15 +62,16 @@ def test_version_and_help_in_a_fresh_interpreter(tmp_path: Path) -> None:
 
 def test_run_writes_the_results_folder(tmp_path: Path, results_dir: Path) -> None:
     out = results_dir
-    proc = claimsim("run", str(SMALL), "--seed", "3", "--hours", "24", "--out", str(out), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    done = cli("run", SMALL, "--seed", "3", "--hours", "24", "--out", out)
+    assert done.code == 0, done.err
     folder = out / "small" / "baseline" / "seed-3"
     assert folder.is_dir()
-    assert str(folder) in "".join(proc.stdout.split())  # (rich may wrap it: see the test below)
+    assert str(folder) in "".join(done.out.split())  # (rich may wrap it: see the test below)
     # nothing else: no temporary or partial folders next to it
     assert [p.name for p in (out / "small" / "baseline").iterdir()] == ["seed-3"]
     names = {p.name for p in folder.iterdir()}
     assert {"summary.json", "claims.parquet", "events.parquet", "series.parquet", "report.md", *PLOTS} <= names
+    assert (folder / ".claimsim-output").is_file() and (out / ".claimsim-output").is_file()  # marked as ours
 
     summary = json.loads((folder / "summary.json").read_text(), parse_constant=reject_constant)  # strict JSON
     assert summary["scenario"] == "small" and summary["plan"] == "baseline" and summary["seed"] == 3
@@ -93,6 +83,11 @@ def test_run_writes_the_results_folder(tmp_path: Path, results_dir: Path) -> Non
         assert key in f, key
     assert set(f["settlement_latency_hours"]) >= {"p50", "p90", "p99", "mean"}
     assert f["claims_settled"] + f["claims_open"] <= f["claims_total"]
+    # the manifest of every other file, checked before a resumed sweep reuses the folder
+    assert set(summary["files"]) == names - {"summary.json", ".claimsim-output"}
+    assert summary["files"]["claims.parquet"] == {"bytes": (folder / "claims.parquet").stat().st_size,
+                                                  "sha256": hashlib.sha256((folder / "claims.parquet")
+                                                                           .read_bytes()).hexdigest()}
 
     claims = pq.read_table(folder / "claims.parquet").to_pandas()
     for col in CLAIM_COLUMNS:
@@ -124,11 +119,11 @@ def test_run_writes_the_results_folder(tmp_path: Path, results_dir: Path) -> Non
 
 def test_run_prints_the_results_folder_on_one_line(tmp_path: Path) -> None:
     out = tmp_path / ("long-folder-name-" * 4) / "results"
-    proc = claimsim("run", str(SMALL), "--hours", "2", "--out", str(out), "-q", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    done = cli("run", SMALL, "--hours", "2", "--out", out, "-q")
+    assert done.code == 0, done.err
     folder = out / "small" / "baseline" / "seed-7"
     assert folder.is_dir()
-    assert f"results: {folder}" in proc.stdout.splitlines()
+    assert f"results: {folder}" in done.out.splitlines()
 
 
 def test_run_a_plan_with_the_scenario_seed(tmp_path: Path) -> None:
@@ -202,49 +197,52 @@ def test_bad_scenario_is_one_line_exit_2(tmp_path: Path, results_dir: Path, case
     path, line = bad_scenarios(tmp_path)[case]
     out = results_dir
     args = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
-    msg = one_error_line(claimsim(*args, cwd=tmp_path))
+    msg = cli(*args).error_line()
     assert str(path) in msg
     if line is not None:
         assert f"{path}:{line}:" in msg
     if case == "unknown":
         assert "colour" in msg
     assert not out.exists()
-    assert not (tmp_path / "results").exists()
 
 
-def test_unknown_plan_is_one_line_exit_2(tmp_path: Path) -> None:
-    out = tmp_path / "results"
-    msg = one_error_line(claimsim("run", str(SMALL), "--plan", "nope", "--out", str(out), cwd=tmp_path))
-    assert f"{SMALL}:{line_of(SMALL.read_text(), 'plans:')}:" in msg
-    assert "nope" in msg and "more_phone" in msg
-    assert not out.exists()
+PLANS_LINE = line_of(SMALL.read_text(), "plans:")
 
 
-@pytest.mark.parametrize(("option", "value"), [("--seed", "-1"), ("--hours", "0"), ("--seed", "abc")])
-def test_bad_option_is_one_line_exit_2(tmp_path: Path, option: str, value: str) -> None:
-    out = tmp_path / "results"
-    msg = one_error_line(claimsim("run", str(SMALL), option, value, "--out", str(out), cwd=tmp_path))
-    assert option in msg
-    assert not out.exists()
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize(("args", "words"), [
+    (["run", SMALL, "--plan", "nope"], [f"{SMALL}:{PLANS_LINE}:", "nope", "more_phone"]),
+    (["run", SMALL, "--seed", "-1"], ["--seed"]),
+    (["run", SMALL, "--seed", str(2**32)], ["--seed"]),
+    (["run", SMALL, "--hours", "0"], ["--hours"]),
+    (["run", SMALL, "--hours", "9000"], ["--hours"]),
+    (["run", SMALL, "--seed", "abc"], ["--seed"]),
+    (["run"], ["FILE"]),
+    (["frobnicate"], ["frobnicate"]),
+    (["run", SMALL, "--bogus"], ["--bogus"]),
+], ids=["unknown-plan", "negative-seed", "seed-over-32-bit", "zero-hours", "hours-over-a-year", "word-seed",
+        "no-file", "unknown-command", "unknown-option"])
+def test_bad_command_line_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list,
+                                             words: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    extra = ["--out", tmp_path / "results"] if args[0] == "run" and len(args) > 1 else []
+    msg = cli(*args, *extra).error_line()
+    for word in words:
+        assert word in msg
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 def test_out_that_is_a_file_is_one_line_exit_2(tmp_path: Path) -> None:
     out = tmp_path / "results"
     out.write_text("not a folder")
-    msg = one_error_line(claimsim("run", str(SMALL), "--hours", "2", "--out", str(out), cwd=tmp_path))
-    assert str(out) in msg
+    msg = cli("run", SMALL, "--hours", "2", "--out", out).error_line()
+    assert str(out) in msg and out.read_text() == "not a folder"
 
 
-def test_missing_argument_is_one_line_exit_2(tmp_path: Path) -> None:
-    msg = one_error_line(claimsim("run", cwd=tmp_path))
-    assert "FILE" in msg
-
-
-@pytest.mark.parametrize(("args", "word"), [(["frobnicate"], "frobnicate"),
-                                            (["run", str(SMALL), "--bogus"], "--bogus")])
-def test_unknown_command_or_option_is_one_line_exit_2(tmp_path: Path, args: list[str], word: str) -> None:
-    assert word in one_error_line(claimsim(*args, cwd=tmp_path))
+def test_bad_input_from_a_fresh_interpreter_is_one_line(tmp_path: Path) -> None:
+    """End to end: the console script itself, as a user runs it."""
+    proc = claimsim("run", SMALL, "--plan", "nope", "--out", tmp_path / "results", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and f"{SMALL}:{PLANS_LINE}:" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -293,9 +291,8 @@ def test_shipped_scenario_runs(path: Path, tmp_path: Path) -> None:
     sf = load_scenario(path)
     hours = 2 if path.name == BIG else 12
     out = tmp_path / "results"
-    proc = claimsim("run", str(path), "--hours", str(hours), "--out", str(out), "--quiet", "--seed", "1",
-                    cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    done = cli("run", path, "--hours", str(hours), "--out", out, "--quiet", "--seed", "1")
+    assert done.code == 0, done.err
     folder = out / sf.name / "baseline" / "seed-1"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["hours"] == hours

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import SMALL, cli
 
 from sim import compare as cmp
-
-SMALL = Path(__file__).parent / "data" / "small.yaml"
 
 
 def test_holm_matches_a_hand_computation() -> None:
@@ -100,10 +97,10 @@ def test_robustness_rules_on_a_hand_made_matrix() -> None:
 
 def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--plans", "baseline,sms",
-                           "--reps", "2", "--hours", "24", "--out", str(out), "--no-crn-check"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    args = ["compare", SMALL, "--plans", "baseline,sms", "--reps", "2", "--hours", "24", "--out", out,
+            "--no-crn-check"]
+    done = cli(*args)
+    assert done.code == 0, done.err
     folder = out / "small"
     for name in ("report.md", "table.csv", "differences.csv", "replications.csv", "summary.json",
                  "latency_cdf.png", "backlog.png", "cost_vs_p90.png"):
@@ -117,8 +114,8 @@ def test_cli_compare_writes_tables_plots_and_run_folders(tmp_path: Path) -> None
     assert not list(out.glob(".*partial"))
     assert summary["runs"] == 4 and summary["reused"] == 0
     # the same command again reuses every run folder and gives the same table
-    again = subprocess.run(proc.args, capture_output=True, text=True)
-    assert again.returncode == 0, again.stderr
+    again = cli(*args)
+    assert again.code == 0, again.err
     second = json.loads((folder / "summary.json").read_text())
     assert second["reused"] == 4 and second["table"] == summary["table"]
 
@@ -127,15 +124,14 @@ def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(SMALL.read_text().replace("name: small", "name: other").replace("count: 3000", "count: 6000"))
     out = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), str(other), "--plans",
-                           "baseline,more_phone", "--reps", "2", "--hours", "12", "--out", str(out),
-                           "--no-crn-check"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    done = cli("compare", SMALL, other, "--plans", "baseline,more_phone", "--reps", "2", "--hours", "12", "--out", out,
+               "--no-crn-check")
+    assert done.code == 0, done.err
     matrix = json.loads((out / "matrix" / "matrix.json").read_text())
     assert set(matrix["matrix"]) == {"small", "other"}
     assert set(matrix["rules"]) == {"best mean over scenarios", "best worst case", "minimax regret",
                                     "most scenarios meeting the target"}
-    assert "minimax regret" in proc.stdout
+    assert "minimax regret" in done.out
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -144,11 +140,8 @@ def test_cli_compare_several_scenarios_gives_a_matrix(tmp_path: Path) -> None:
     (["--reps", "1"], "--reps"),
 ])
 def test_cli_compare_bad_input_is_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(SMALL), "--out", str(tmp_path / "o"), *args],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0 and needle in proc.stderr
-    assert not (tmp_path / "o" / "small").exists()
+    assert needle in cli("compare", SMALL, "--out", tmp_path / "o", *args).error_line()
+    assert not (tmp_path / "o").exists()
 
 
 def test_plans_file_errors_name_the_plans_file(tmp_path: Path) -> None:
@@ -189,11 +182,11 @@ def test_cli_compare_report_summary_workbook_and_history(tmp_path: Path) -> None
     plans = tmp_path / "plans.yaml"
     plans.write_text("plans:\n  lean:\n    operations:\n      staff:\n        phone: {headcount: 3}\n")
     out = tmp_path / "cmp"
-    args = [sys.executable, "-m", "sim", "compare", str(SMALL), "--plans-file", str(plans), "--plans",
+    args = ["compare", str(SMALL), "--plans-file", str(plans), "--plans",
             "baseline,lean", "--reps", "2", "--hours", "12", "--out", str(out), "--no-crn-check", "--workers", "1",
             "--target", "latency_p90<=150%", "--target", "cost<=20000"]
-    proc = subprocess.run(args, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    done = cli(*args)
+    assert done.code == 0, done.err
     folder = out / "small"
     report = (folder / "report.md").read_text()
     head = report.split("## Targets")[0]
@@ -209,8 +202,8 @@ def test_cli_compare_report_summary_workbook_and_history(tmp_path: Path) -> None
     assert summary["currency"] == "CNY" and summary["recommendation"]["plan"] in ("baseline", "lean")
     # a changed plans file: the previous report moves to history/, it is not overwritten
     plans.write_text("plans:\n  lean:\n    operations:\n      staff:\n        phone: {headcount: 2}\n")
-    proc = subprocess.run(args, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    done = cli(*args)
+    assert done.code == 0, done.err
     kept = list((folder / "history").glob("*/report.md"))
     assert len(kept) == 1 and kept[0].read_text() == report
     assert (folder / "report.md").is_file() and (folder / "report.md").read_text() != report

@@ -76,6 +76,37 @@ def test_a_changed_scenario_or_an_incomplete_folder_is_run_again(tmp_path: Path)
     assert ex.clean_partials(tmp_path / "runs") == 1 and not partial.exists()
 
 
+def flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "events.parquet deleted": lambda f: (f / "events.parquet").unlink(),
+    "claims.parquet truncated": lambda f: (f / "claims.parquet").write_bytes((f / "claims.parquet").read_bytes()[:200]),
+    "a byte of series.parquet flipped": lambda f: flip_a_byte(f / "series.parquet"),
+    "a byte of a plot flipped": lambda f: flip_a_byte(f / "backlog_by_stage.png"),
+    "summary.json without its manifest": lambda f: (f / "summary.json").write_text(json.dumps(
+        {k: v for k, v in json.loads((f / "summary.json").read_text()).items() if k != "files"})),
+}
+
+
+def test_resume_redoes_a_damaged_run_and_reuses_an_intact_one(tmp_path: Path) -> None:
+    """A finished-looking folder is reused only if every file it recorded is there with the same size and
+    sha256; a damaged one is run again, to the same result."""
+    specs = [spec("baseline", s, tmp_path / f"seed-{s}", hours=6) for s in range(len(DAMAGE) + 1)]
+    first = ex.execute(specs)
+    for s, damage in zip(specs, DAMAGE.values(), strict=False):
+        damage(Path(s.folder))
+    again = ex.execute(specs)
+    assert [bool(r.get("reused")) for r in again] == [False] * len(DAMAGE) + [True]  # the last one is intact
+    for a, b in zip(first, again, strict=True):
+        same(a, b)
+    assert all(r.get("reused") for r in ex.execute(specs))  # the redone folders are whole again
+    assert not ex.reusable(specs[0], {"other": "key"})
+
+
 def test_bundles_give_the_same_results_in_the_same_order() -> None:
     specs = [spec(p, s) for p in ("baseline", "more_phone") for s in (5, 6, 7)]
     one = ex.execute(specs, workers=1)
@@ -222,15 +253,17 @@ def test_a_killed_sweep_loses_no_finished_run_and_resumes(tmp_path: Path) -> Non
             assert table.loc[seed, k] == pytest.approx(v, nan_ok=True, rel=0, abs=0)
 
 
-def test_sweep_cli_bad_input_is_one_line(tmp_path: Path) -> None:
-    r = claimsim("sweep", str(SMALL), "--seeds", "9-1", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--seeds" in r.stderr
-    r = claimsim("sweep", str(SMALL), "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "--scheduler needs --executor dask" in r.stderr
-    r = claimsim("sweep", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "name scenario files or a --grid file" in r.stderr
-    r = claimsim("sweep", str(SMALL), "--plans", "nope", "--out", str(tmp_path / "x"))
-    assert r.returncode == 2 and "has no plan 'nope'" in r.stderr and "Traceback" not in r.stderr
+@pytest.mark.parametrize(("args", "words"), [
+    (["--seeds", "9-1"], "--seeds"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
+    (["--plans", "nope"], "has no plan 'nope'"),
+])
+def test_sweep_cli_bad_input_is_one_line(tmp_path: Path, args: list[str], words: str) -> None:
+    from helpers import cli
+
+    assert words in cli("sweep", str(SMALL), *args, "--out", str(tmp_path / "x")).error_line()
+    assert "name scenario files or a --grid file" in cli("sweep", "--out", str(tmp_path / "x")).error_line()
+    assert not (tmp_path / "x").exists()
 
 
 def test_shipped_grid_files_are_valid(tmp_path: Path) -> None:
@@ -244,11 +277,90 @@ def test_shipped_grid_files_are_valid(tmp_path: Path) -> None:
 
 def test_sweep_cli_on_a_local_dask_cluster_matches_the_process_pool(tmp_path: Path) -> None:
     common = ["sweep", str(SMALL), "--plans", "baseline,sms", "--seeds", "3-4", "--hours", "6", "-q", "--workers", "2"]
-    a = claimsim(*common, "--out", str(tmp_path / "local"))
-    b = claimsim(*common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--bundle", "2")
-    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    from helpers import cli
+
+    a = cli(*common, "--out", str(tmp_path / "local"))
+    b = cli(*common, "--out", str(tmp_path / "dask"), "--executor", "dask", "--bundle", "2")
+    assert a.code == 0 and b.code == 0, a.err + b.err
     cols = ["scenario", "plan", "seed", "status", *sw.FIGURE_KEYS]
     ta = pd.read_parquet(tmp_path / "local" / "sweep.parquet")[cols]
     tb = pd.read_parquet(tmp_path / "dask" / "sweep.parquet")[cols]
     pd.testing.assert_frame_equal(ta, tb)
     assert json.loads((tmp_path / "dask" / "summary.json").read_text())["executor"] == "dask"
+
+
+# ---------------------------------------------------------------------------- interrupts
+
+
+def alive_in_group(pgid: int) -> list[str]:
+    """Processes of a process group that are still alive (zombies are dead: only their exit status is left)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is in the test environment, /proc is the fallback
+        psutil = None
+    if psutil is not None:
+        out = []
+        for p in psutil.process_iter(["pid", "status", "cmdline"]):
+            try:
+                if os.getpgid(p.info["pid"]) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    out.append(" ".join(p.info["cmdline"] or [])[:100])
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return out
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(stat.parent.name)
+    return out
+
+
+INTERRUPTED = {
+    "sweep": (["sweep", str(SMALL), "--plans", "baseline", "--seeds", "0-7", "--hours", "6", "--workers", "2", "-q"],
+              "runs", ""),
+    "compare": (["compare", str(SMALL), "--plans", "baseline,sms", "--reps", "4", "--hours", "6", "--workers", "2",
+                 "--no-crn-check"], "small/runs", "small"),
+}
+
+
+@pytest.mark.parametrize(("command", "sig", "to_group"), [("sweep", signal.SIGINT, True),
+                                                         ("compare", signal.SIGTERM, False)],
+                         ids=["sweep-ctrl-c-to-the-group", "compare-sigterm-to-the-parent"])
+def test_an_interrupt_stops_every_worker_and_a_rerun_resumes(tmp_path: Path, command: str, sig: int,
+                                                             to_group: bool) -> None:
+    """Ctrl-C reaches the whole foreground group; `kill PID` only the parent, which must stop its workers."""
+    from helpers import cli
+
+    args, runs_under, result = INTERRUPTED[command]
+    out = tmp_path / command
+    args = [*args, "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    runs = out / runs_under
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(runs.glob("**/seed-*/summary.json"))) < 2:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    sent = time.monotonic()
+    (os.killpg if to_group else os.kill)(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    stopped = time.monotonic() - sent
+    assert proc.returncode == 128 + sig, err
+    assert stopped < 10, stopped  # promptly: running runs are killed, not waited for
+    assert f"interrupted ({signal.Signals(sig).name})" in err and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while alive_in_group(proc.pid) and time.monotonic() < deadline:  # the parent is gone; no orphan stays
+        time.sleep(0.1)
+    assert alive_in_group(proc.pid) == []
+    finished = len(list(runs.glob("**/seed-*/summary.json")))
+    assert 2 <= finished < 8
+    assert not (out / result / "summary.json").exists()  # the result does not look complete
+    done = cli(*args)  # the same command again resumes
+    assert done.code == 0, done.err
+    summary = json.loads((out / result / "summary.json").read_text())
+    assert summary["reused"] >= finished and summary["runs"] == 8
+    assert not list(runs.glob("**/.*.partial"))

@@ -4,13 +4,11 @@ replay exactly, fork cleanly, and bad ones get one-line errors."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SMALL, write_yaml
+from helpers import SMALL, cli, write_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -245,12 +243,9 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     log.write_text(ex.log_yaml())
     changed = tmp_path / "small.yaml"
     changed.write_text(SMALL.read_text() + "\n# edited\n")
-    runs = [subprocess.Popen([sys.executable, "-m", "sim", "tabletop", str(scenario), "--replay", str(log), "--out",
-                              str(tmp_path / folder), "--seeds", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=ROOT) for scenario, folder in ((SMALL, "a"), (SMALL, "b"), (changed, "c"))]
-    results = [(r.wait(), *r.communicate()) for r in runs]
-    for code, _out, err in results[:2]:
-        assert code == 0, err
+    for folder in ("a", "b"):
+        done = cli("tabletop", SMALL, "--replay", log, "--out", tmp_path / folder, "--seeds", "1")
+        assert done.code == 0, done.err
     a, b = tmp_path / "a", tmp_path / "b"
     for name in ("figures.json", "report.md", "report.html", "open-claims.png", "storm.png", "stages.png"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
@@ -262,17 +257,15 @@ def test_replay_from_the_command_line_gives_byte_identical_figures(tmp_path: Pat
     # a changed scenario is refused, in one line
     with pytest.raises(InputError, match="has changed since the exercise"):
         read_log(log, changed)
-    code, _out, err = results[2]
-    assert code == 2 and "scenario_sha256" in err and not (tmp_path / "c").exists()
+    line = cli("tabletop", changed, "--replay", log, "--out", tmp_path / "c").error_line()
+    assert f"{log}:" in line and "scenario_sha256" in line and not (tmp_path / "c").exists()
 
 
 def test_tabletop_cli_checks_injects_before_serving(tmp_path: Path) -> None:
     bad = tmp_path / "injects.yaml"
     bad.write_text("injects:\n  - {at_h: 1, title: x, effect: {type: staff_absence, role: cook}}\n")
-    r = subprocess.run([sys.executable, "-m", "sim", "tabletop", str(SMALL), "--injects", str(bad)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 2 and "injects.yaml:2" in r.stderr and "role" in r.stderr
-    assert "Traceback" not in r.stderr
+    line = cli("tabletop", SMALL, "--injects", bad).error_line()  # refused before any server starts
+    assert "injects.yaml:2" in line and "role" in line
 
 
 def test_undo_takes_back_the_last_decision_and_keeps_the_rest() -> None:

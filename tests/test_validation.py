@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim import theory, validation
+from sim.files import MARKER
 from sim.metrics import restricted_latency
 from sim.stats import mean_ci
 from sim.validation import Row, compare
@@ -69,14 +67,15 @@ def test_write_is_complete_or_absent(tmp_path) -> None:
     rows = [Row("1 a", "cfg", "P(wait)", np.float64(0.5), 0.5, 0.4, 0.6, np.int64(4), np.bool_(True))]
     folder = validation.write(rows, tmp_path / "validation", False, 1.0, "claimsim validate")
     assert {p.name for p in folder.iterdir()} == {"validation.csv", "summary.json", "report.md", "stationary.png",
-                                                  "storm.png"}
+                                                  "storm.png", MARKER}
     assert not list(tmp_path.glob(".*partial"))
 
 
 def test_cli_refuses_an_unknown_case() -> None:
-    proc = subprocess.run([sys.executable, "-m", "sim", "validate", "--cases", "9"], capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0 and "--cases" in proc.stderr and "9" in proc.stderr
+    from helpers import cli
+
+    line = cli("validate", "--cases", "9").error_line()
+    assert "--cases" in line and "9" in line
 
 
 @pytest.mark.parametrize("full", [False, True])

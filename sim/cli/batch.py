@@ -14,20 +14,27 @@ from rich.table import Table
 from sim.cli.app import (
     BundleOpt,
     ExecutorOpt,
+    ForceOpt,
+    HoursOpt,
     ResumeOpt,
     SchedulerOpt,
+    SkipMemoryOpt,
+    WorkersOpt,
+    _check_memory,
     _executor,
-    _fail,
     _load,
     _run_progress,
     _status_updater,
     app,
     err_console,
+    finite,
     out_console,
 )
 from sim.errors import InputError
-from sim.files import keep_previous, mark_unfinished
+from sim.files import check_output_dir, keep_previous, make_output_dir, mark_unfinished, write_result
+from sim.scenario.base import MAX_SEED
 
+MAX_REPS = 10_000  # replications per plan: far past where a confidence interval stops narrowing usefully
 REPORT_FILES = ("report.md", "summary.json", "table.csv", "differences.csv", "replications.csv", "economics.csv",
                 "targets.csv", "comparison.xlsx", "latency_cdf.png", "backlog.png", "cost_vs_p90.png")
 
@@ -40,17 +47,20 @@ def compare(
     files: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).", show_default=False, metavar="FILE...")],
     plans: Annotated[str | None, typer.Option(help="Comma-separated plans; the first is the baseline for "
                                                    "differences (default: every plan, baseline first).")] = None,
-    reps: Annotated[int, typer.Option(min=2, help="Replications per plan (seeds seed, seed+1, ...).")] = 10,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (local, or of a local Dask cluster).")] = 2,
-    seed: Annotated[int | None, typer.Option(min=0, help="First seed (default: the scenario's).")] = None,
-    hours: Annotated[int | None, typer.Option(min=1, help="Stop each run after this many hours.")] = None,
+    reps: Annotated[int, typer.Option(min=2, max=MAX_REPS, help="Replications per plan (seeds seed, seed+1, ...).")]
+    = 10,
+    workers: WorkersOpt = 2,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="First seed (default: the scenario's).")]
+    = None,
+    hours: HoursOpt = None,
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results/compare"),
     plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (top-level `plans:`), "
                                                          "reused across scenarios.")] = None,
-    precision: Annotated[float | None, typer.Option(min=0.0, help="Add replications until the key figure's 95% "
-                                                                  "CI half-width is under this share of its mean.")]
-    = None,
-    max_reps: Annotated[int, typer.Option(min=2, help="Most replications per plan with --precision.")] = 200,
+    precision: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, callback=finite, help="Add replications until the key figure's 95% CI half-width is under "
+                                                "this share of its mean.")] = None,
+    max_reps: Annotated[int, typer.Option(min=2, max=MAX_REPS, help="Most replications per plan with "
+                                                                    "--precision.")] = 200,
     key: Annotated[str, typer.Option(help="Key figure for --precision and the scenario matrix.")] = "latency_p90",
     crn_check: Annotated[bool, typer.Option(help="Also run the second plan with independent seeds to measure "
                                                  "what common random numbers save.")] = True,
@@ -58,62 +68,76 @@ def compare(
                                                           "'settlement_latency_hours.p90<=48', or 'latency_p90<=95%' "
                                                           "of the baseline), judged on one-sided bounds; "
                                                           "repeatable.")] = None,
-    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence of the targets' one-sided bounds "
-                                                                       "and of the ranking rules.")] = 0.9,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, callback=finite,
+                                              help="Confidence of the targets' one-sided bounds and of the ranking "
+                                                   "rules.")] = 0.9,
     min_effect: Annotated[list[str] | None, typer.Option(help="Practical threshold: a share of the baseline's mean "
                                                               "for every figure ('5%'), or FIGURE=VALUE; smaller "
                                                               "differences are not reported as better or worse; "
                                                               "repeatable.")] = None,
-    target_p90: Annotated[float, typer.Option(help="Scenario matrix target: p90 settlement latency (h).")] = 72.0,
-    target_paid_7d: Annotated[float, typer.Option(help="Service target: share paid or pre-paid within 7 days.")]
-    = 0.3,
+    target_p90: Annotated[float, typer.Option(min=0.0, max=1e6, callback=finite,
+                                              help="Scenario matrix target: p90 settlement latency (h).")] = 72.0,
+    target_paid_7d: Annotated[float, typer.Option(min=0.0, max=1.0, callback=finite,
+                                                  help="Service target: share paid or pre-paid within 7 days.")] = 0.3,
     executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None,
     bundle: BundleOpt = None,
     resume: ResumeOpt = True,
+    force: ForceOpt = False,
+    skip_memory_check: SkipMemoryOpt = False,
 ) -> None:
     """Compare plans over replications with common random numbers; write results/compare/<scenario>/."""
     from sim import compare as cmp
+    from sim import execution
     from sim.report_compare import matrix_report, write_comparison
 
+    execution.check_executor(executor, scheduler)
     if key not in cmp.FIGURES:
-        _fail(InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key"))
-    try:
-        from sim.targets import parse_target
+        raise InputError(f"unknown figure '{key}' (figures: {', '.join(cmp.FIGURES)})", key_path="--key")
+    from sim.targets import parse_target
 
-        targets = [parse_target(t) for t in target or []]
-        thresholds, share = _min_effect(min_effect or [])
-    except InputError as err:
-        _fail(err)
+    targets = [parse_target(t) for t in target or []]
+    thresholds, share = _min_effect(min_effect or [])
     checked = []
-    for file in files:  # every file and plan is checked before anything runs
+    names: set[str] = set()
+    for file in files:  # every file, plan and output folder is checked before anything runs
         sf = _load(file)
-        try:
-            if plans_file is not None:
-                sf.add_plans_file(plans_file)
-            chosen = [p.strip() for p in plans.split(",") if p.strip()] if plans else list(sf.plans)
-            if "baseline" in chosen and not plans:
-                chosen.remove("baseline")
-                chosen.insert(0, "baseline")
-            for plan in chosen:
-                sf.resolve(plan)
-        except InputError as err:
-            _fail(err)
-        if len(chosen) < 1:
-            _fail(InputError("name at least one plan", key_path="--plans"))
+        if plans_file is not None:
+            sf.add_plans_file(plans_file)
+        chosen = list(dict.fromkeys(p.strip() for p in plans.split(",") if p.strip())) if plans else list(sf.plans)
+        if "baseline" in chosen and not plans:
+            chosen.remove("baseline")
+            chosen.insert(0, "baseline")
+        if not chosen:
+            raise InputError("name at least one plan", key_path="--plans")
+        for plan in chosen:
+            sf.resolve(plan)
+        if sf.name in names or (len(files) > 1 and sf.name == "matrix"):
+            raise InputError(f"two scenarios write to the same folder '{sf.name}'", file=file)
+        names.add(sf.name)
+        check_output_dir(out / sf.name, force)
         checked.append((file, sf, chosen))
+    if len(checked) > 1:
+        plan_sets = [set(c[2]) for c in checked]
+        if any(s != plan_sets[0] for s in plan_sets):
+            raise InputError("the scenarios must share the compared plans for a matrix", key_path="--plans")
+        check_output_dir(out / "matrix", force)
+    most = max_reps if precision is not None else reps
+    if most * max(len(c[2]) for c in checked) * len(checked) * 2 > execution.MAX_RUNS:
+        raise InputError(f"more than {execution.MAX_RUNS:,} runs: fewer --reps, --max-reps or plans",
+                         key_path="--reps")
+    _check_memory([(sf, p, hours) for _, sf, chosen in checked for p in chosen], workers if executor == "local"
+                  else 1, skip_memory_check)
+    make_output_dir(out, force)
     comparisons = []
     with _executor(executor, workers, scheduler) as (pool, capacity):
         for file, sf, chosen in checked:
             final = out / sf.name
             inputs = _inputs(sf, plans_file, chosen, reps, seed, hours, precision, target, min_effect, confidence)
-            try:
-                kept = keep_previous(final, inputs, REPORT_FILES, dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
-                mark_unfinished(final)
-            except InputError as err:
-                _fail(err)
-            except OSError as exc:
-                _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
+            kept = keep_previous(final, inputs, REPORT_FILES, dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
+            mark_unfinished(final, force)
+            for runs in ("runs", "runs-independent"):
+                execution.clean_partials(final / runs)
             if kept:
                 err_console.print(f"the previous report (other plans or inputs) is kept in {kept}", highlight=False,
                                   soft_wrap=True)
@@ -141,16 +165,12 @@ def compare(
             comparisons.append(comp)
             _print_comparison(comp, final)
     if len(comparisons) > 1:
-        names = [set(c.plans) for c in comparisons]
-        if any(n != names[0] for n in names):
-            _fail(InputError("the scenarios must share the compared plans for a matrix", key_path="--plans"))
-        rob = cmp.robustness(comparisons, key, target_p90, target_paid_7d, confidence)
-        folder = out / "matrix"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.md").write_text(matrix_report(rob))
         import json
 
-        (folder / "matrix.json").write_text(json.dumps(rob, indent=2) + "\n")
+        rob = cmp.robustness(comparisons, key, target_p90, target_paid_7d, confidence)
+        folder = make_output_dir(out / "matrix", force)
+        write_result(folder, "matrix.json", json.dumps(rob, indent=2) + "\n")
+        write_result(folder, "report.md", matrix_report(rob))
         for rule, plan in rob["rules"].items():
             out_console.print(f"{rule}: [bold]{plan}[/]")
         out_console.print(f"matrix: {folder}", highlight=False, soft_wrap=True)
@@ -166,18 +186,23 @@ def sweep(
                                                    "scenario).")] = None,
     seeds: Annotated[str | None, typer.Option(help="Seeds, e.g. 0-9 or 1,4,7 (default: --reps seeds from "
                                                    "--seed).")] = None,
-    reps: Annotated[int, typer.Option(min=1, help="Seeds per plan when --seeds is not given.")] = 10,
-    seed: Annotated[int | None, typer.Option(min=0, help="First seed (default: the scenario's).")] = None,
-    hours: Annotated[int | None, typer.Option(min=1, help="Stop each run after this many hours.")] = None,
+    reps: Annotated[int, typer.Option(min=1, max=MAX_REPS, help="Seeds per plan when --seeds is not given.")] = 10,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="First seed (default: the scenario's).")]
+    = None,
+    hours: HoursOpt = None,
     plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans shared by the scenarios.")]
     = None,
     out: Annotated[Path, typer.Option(help="Sweep folder.")] = Path("results/sweep"),
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (local, or of a local Dask cluster).")] = 2,
+    workers: WorkersOpt = 2,
     executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None,
     bundle: BundleOpt = None,
     resume: ResumeOpt = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    force: ForceOpt = False,
+    skip_memory_check: SkipMemoryOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every input and say what would run; run and "
+                                                            "write nothing.")] = False,
 ) -> None:
     """Run a plans x scenarios x seeds grid; resumable; exit 1 if any run failed (the others finish)."""
     import time
@@ -185,28 +210,31 @@ def sweep(
     from sim import execution
     from sim import sweep as sw
 
-    try:
-        if grid is not None:
-            if files or plans or seeds or plans_file:
-                raise InputError("give either --grid or scenario files with --plans/--seeds/--plans-file",
-                                 key_path="--grid")
-            g, lines = sw.read_grid(grid)
-            if hours is not None:
-                g = g.model_copy(update={"hours": hours})
-            plan = sw.plan_sweep(g, out, grid.parent, lines, grid)
-        else:
-            if not files:
-                raise InputError("name scenario files or a --grid file", key_path="FILE")
-            seed_spec: Any = sw.parse_seeds(seeds) if seeds else sw.SeedRange(first=seed, count=reps)
-            g = sw.Grid(scenarios=[str(f) for f in files], plans=[p.strip() for p in plans.split(",") if p.strip()]
-                        if plans else None, plans_file=str(plans_file) if plans_file else None, seeds=seed_spec,
-                        hours=hours)
-            plan = sw.plan_sweep(g, out)
-        mark_unfinished(out)
-    except InputError as err:
-        _fail(err)
-    except OSError as exc:
-        _fail(InputError(f"cannot create the sweep folder: {exc.strerror}", key_path="--out", file=out))
+    execution.check_executor(executor, scheduler)
+    if grid is not None:
+        if files or plans or seeds or plans_file:
+            raise InputError("give either --grid or scenario files with --plans/--seeds/--plans-file",
+                             key_path="--grid")
+        g, lines = sw.read_grid(grid)
+        if hours is not None:
+            g = g.model_copy(update={"hours": hours})
+        plan = sw.plan_sweep(g, out, grid.parent, lines, grid)
+    else:
+        if not files:
+            raise InputError("name scenario files or a --grid file", key_path="FILE")
+        seed_spec: Any = sw.parse_seeds(seeds) if seeds else sw.SeedRange(first=seed, count=reps)
+        g = sw.Grid(scenarios=[str(f) for f in files], plans=[p.strip() for p in plans.split(",") if p.strip()]
+                    if plans else None, plans_file=str(plans_file) if plans_file else None, seeds=seed_spec,
+                    hours=hours)
+        plan = sw.plan_sweep(g, out)
+    _check_memory(plan.variants, min(workers, len(plan.specs)) if executor == "local" else 1, skip_memory_check)
+    check_output_dir(out, force)
+    if dry_run:
+        scenarios = len({s.scenario for s in plan.specs})
+        out_console.print(f"{len(plan.specs):,} runs ({scenarios} scenario(s), {len(plan.variants)} scenario x plan "
+                          f"pair(s)) would write to {out}", highlight=False, soft_wrap=True)
+        return
+    mark_unfinished(out, force)
     cleaned = execution.clean_partials(out / "runs")
     started = time.perf_counter()
     with _executor(executor, workers, scheduler) as (pool, capacity):

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sim.cli.app import _fail, _load, app, err_console, out_console
+from sim.cli.app import (
+    ForceOpt,
+    _fail,
+    _load,
+    app,
+    err_console,
+    out_console,
+)
 from sim.errors import InputError
 
 
@@ -32,8 +39,7 @@ def tabletop(
     out: Annotated[Path | None, typer.Option(help="Folder for the replayed exercise's report.")] = None,
     seeds: Annotated[int | None, typer.Option(min=1, max=50, help="Seeds to weigh each decision over in the report "
                                                                  "(default: the exercise file's, else 5).")] = None,
-    force: Annotated[bool, typer.Option(help="Write into an existing folder claimsim did not make (nothing in it "
-                                             "is deleted).")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Serve a tabletop-exercise page (step the storm, fire injects, take decisions, branch), or --replay a log
     into its after-action report."""
@@ -76,17 +82,22 @@ def tabletop(
 def _replay(log_path: Path, file: Path | None, out: Path | None, seeds: int | None, force: bool) -> None:
     from sim import fmt
     from sim.aar import write_report
-    from sim.exercise import Exercise
     from sim.exercise_file import load_exercise
-    from sim.exercise_log import beside, read_log
+    from sim.exercise_log import beside
     from sim.figures import figure
 
     try:
         if out is None:
             raise InputError("--replay writes a report: give --out DIR", key_path="--out")
-        log, sf = read_log(log_path, scenario=file)
+        from sim.exercise import replay_file
+        from sim.files import check_output_dir, check_writable, refuse_working_folder
+
+        refuse_working_folder(out)  # the report folder is checked before the replay runs
+        check_output_dir(out, force)
+        check_writable(out.parent)
+        log, ex = replay_file(log_path, scenario=file)
+        sf = ex.file
         drill = load_exercise(beside(log_path, log.exercise)) if log.exercise else None
-        ex = Exercise.replay(log, sf)
         if drill is not None:
             ex.exercise_path = str(drill.path)
         n = seeds or (drill.spec.evaluation.seeds if drill else 5)

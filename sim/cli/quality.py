@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sim.cli.app import (
+    ForceOpt,
+    WorkersOpt,
     _fail,
     _run_progress,
     _status_updater,
@@ -18,6 +20,7 @@ from sim.cli.app import (
     out_console,
 )
 from sim.errors import InputError
+from sim.files import write_result
 
 
 @app.command()
@@ -25,21 +28,36 @@ def validate(
     full: Annotated[bool, typer.Option("--full", help="All configurations, more replications, tight intervals.")]
     = False,
     cases: Annotated[str, typer.Option(help="Comma-separated case numbers (1-7).")] = "1,2,3,4,5,6,7",
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    workers: WorkersOpt = 2,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("results/validation"),
-    doc: Annotated[Path | None, typer.Option(help="Also copy the Markdown report here (e.g. docs/VALIDATION.md).")]
-    = None,
+    doc: Annotated[Path | None, typer.Option(help="Also copy the Markdown report here (e.g. docs/VALIDATION.md); "
+                                                  "its plots go to a `validation` folder beside it.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Check the engine against queueing theory and the documented storm figures; exit 1 if a row fails."""
     import time
 
     from sim import validation
+    from sim.files import (
+        atomic_write,
+        check_output_dir,
+        check_output_file,
+        check_writable,
+        make_output_dir,
+        refuse_working_folder,
+    )
 
     chosen = [c.strip() for c in cases.split(",") if c.strip()]
     unknown = [c for c in chosen if c not in validation.CASES]
     if unknown or not chosen:
-        _fail(InputError(f"unknown case(s) {', '.join(unknown) or '(none)'}; cases are "
-                         f"{', '.join(validation.CASES)}", key_path="--cases"))
+        shown = ", ".join(c[:20] for c in unknown[:5]) if unknown else "(none)"
+        raise InputError(f"unknown case(s) {shown}; cases are {', '.join(validation.CASES)}", key_path="--cases")
+    refuse_working_folder(out)  # every output is checked before the long part starts
+    check_output_dir(out, force)
+    check_writable(out.parent)
+    if doc is not None:
+        check_output_file(doc, force, "--doc")
+        check_output_dir(doc.parent / "validation", force, "--doc")
     started = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("replications"), TimeElapsedColumn(), console=err_console) as bar:
@@ -49,16 +67,14 @@ def validate(
     elapsed = time.perf_counter() - started
     command = "claimsim validate" + (" --full" if full else "") + (
         f" --cases {','.join(chosen)}" if chosen != list(validation.CASES) else "")
-    folder = validation.write(rows, out, full, elapsed, command)
+    folder = validation.write(rows, out, full, elapsed, command, force)
     if doc is not None:
-        doc.parent.mkdir(parents=True, exist_ok=True)
         text = (folder / "report.md").read_text().replace("](stationary.png)", "](validation/stationary.png)")
         text = text.replace("](storm.png)", "](validation/storm.png)")
-        doc.write_text(text)
-        img = doc.parent / "validation"
-        img.mkdir(exist_ok=True)
+        img = make_output_dir(doc.parent / "validation", force, "--doc")
         for name in ("stationary.png", "storm.png"):
-            (img / name).write_bytes((folder / name).read_bytes())
+            write_result(img, name, (folder / name).read_bytes(), "--doc")
+        atomic_write(doc, text, force=True, option="--doc")
     table = Table(title=f"validation ({'full' if full else 'quick'} set)")
     for col in ("case", "configuration", "measure", "theory", "simulated (95% CI)", "result"):
         table.add_column(col, overflow="fold")

@@ -11,7 +11,9 @@ from rich.table import Table
 
 from sim.cli.app import (
     FileArg,
-    _fail,
+    ForceOpt,
+    HoursOpt,
+    SeedOpt,
     _load,
     app,
     err_console,
@@ -25,36 +27,49 @@ from sim.vocab import POPULATIONS, ROLES
 def run(
     file: FileArg,
     plan: Annotated[str, typer.Option(help="Plan name from the scenario's `plans:`.")] = "baseline",
-    seed: Annotated[int | None, typer.Option(min=0, help="Run seed (default: the scenario's).")] = None,
-    hours: Annotated[int | None, typer.Option(min=1, help="Stop after this many hours (quick look).")] = None,
+    seed: SeedOpt = None,
+    hours: HoursOpt = None,
     out: Annotated[Path, typer.Option(help="Results root folder.")] = Path("results"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     plans_file: Annotated[Path | None, typer.Option(help="YAML file of extra plans (e.g. optimize's best-plan.yaml "
                                                          "or calibrate's calibrated.yaml).")] = None,
+    force: ForceOpt = False,
+    estimate: Annotated[bool, typer.Option("--estimate", help="Print the run's expected claims, peak memory and "
+                                                              "wall time, and exit without running.")] = False,
+    skip_memory_check: Annotated[bool, typer.Option("--skip-memory-check", help="Run even if the estimate says "
+                                                                                "it needs more memory than this "
+                                                                                "machine has available.")] = False,
 ) -> None:
     """Run one scenario under one plan and seed; write results/<scenario>/<plan>/seed-<n>/."""
+    from sim import estimate as size
     from sim import report, runner
+    from sim.files import check_output_dir, check_writable, make_output_dir
 
     sf = _load(file)
-    try:
-        if plans_file is not None:
-            sf.add_plans_file(plans_file)
-        scenario = sf.resolve(plan)
-    except InputError as err:
-        _fail(err)
+    if plans_file is not None:
+        sf.add_plans_file(plans_file)
+    scenario = sf.resolve(plan)
     seed = scenario.seed if seed is None else seed
     horizon = scenario.duration_h if hours is None else min(hours, scenario.duration_h)
+    est = size.estimate(scenario, horizon, seed)
+    if estimate:
+        out_console.print(f"{scenario.name} / {plan} / seed {seed}: estimate", highlight=False)
+        for line in est.lines():
+            out_console.print(f"  {line}", highlight=False, soft_wrap=True)
+        return
+    problem = size.too_big(est, size.available_memory())
+    if problem and not skip_memory_check:
+        raise InputError(problem, file=file, line=sf.lines.get(("regions",)), key_path="regions")
     folder = runner.run_dir(out, scenario.name, plan, seed)
-    try:  # find an unusable --out now, not after the run
-        folder.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _fail(InputError(f"cannot create the results folder: {exc.strerror}", key_path="--out", file=out))
+    make_output_dir(out, force)  # a foreign or unusable --out is refused now, not after the run
+    check_output_dir(folder, force)
+    check_writable(folder.parent)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("h"), TimeElapsedColumn(), console=err_console, disable=quiet,
                   transient=False) as bar:
         task = bar.add_task(f"{scenario.name} / {plan} / seed {seed}", total=horizon)
         result = runner.simulate(sf, plan, seed, hours, progress=lambda h, _n: bar.update(task, completed=h))
-    folder = runner.write(result, folder)
+    folder = runner.write(result, folder, force)
     if not quiet:
         table = Table(title=f"{scenario.name} / {plan} / seed {seed}", show_header=True)
         table.add_column("figure")
@@ -72,19 +87,23 @@ def check(
                                                          "the scenario; errors point at its own lines.")] = None,
     space: Annotated[Path | None, typer.Option(help="Also check a lever space file (claimsim optimize --space) "
                                                     "against the scenario.")] = None,
+    injects: Annotated[Path | None, typer.Option(help="Also check a YAML file of tabletop injects against it.")]
+    = None,
 ) -> None:
     """Validate a scenario and all its plans without running; print what it describes."""
     sf = _load(file)
-    try:
-        if plans_file is not None:
-            sf.add_plans_file(plans_file)
-        lever_space = None
-        if space is not None:
-            from sim.space import read_space
+    if plans_file is not None:
+        sf.add_plans_file(plans_file)
+    lever_space = None
+    if space is not None:
+        from sim.space import read_space
 
-            lever_space = read_space(space, sf)
-    except InputError as err:
-        _fail(err)
+        lever_space = read_space(space, sf)
+    listed = None
+    if injects is not None:
+        from sim.exercise import read_injects
+
+        listed = read_injects(injects, sf)
     base = sf.resolve("baseline")
     out_console.print(f"[bold]{base.name}[/]: {base.description.strip()}")
     out_console.print(f"start {base.start.isoformat()}, horizon {base.duration_h} h, default seed {base.seed}")
@@ -129,6 +148,8 @@ def check(
         out_console.print(levers)
     if base.injects:
         out_console.print(f"{len(base.injects)} inject(s) listed (played in tabletop mode)")
+    if listed is not None:
+        out_console.print(f"{len(listed)} inject(s) in {injects}", highlight=False)
     extra = (f", plans file {plans_file}" if plans_file else "") + (f", lever space {space}" if space else "")
     out_console.print(f"ok: {file} is valid ({len(sf.plans)} plan(s){extra})", highlight=False)
 

@@ -10,8 +10,22 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from sim.distributions import Distribution, as_fixed
 
-Dist = Annotated[Distribution, BeforeValidator(as_fixed)]
 Count = Annotated[int, Field(ge=0, strict=True)]  # strict: `true` or 2.5 is not a count
+# Seeds are 32-bit: any tool can repeat a run from them, and a sweep's seed plus its offsets stays well
+# inside the 64-bit integers its tables store.
+MAX_SEED = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)]
+
+
+def _non_negative(d: Distribution) -> Distribution:
+    """Every distribution in a scenario is of a duration, an age, a value or an amount: none is negative."""
+    low = getattr(d, "low", 0.0)
+    if low < 0:
+        raise ValueError(f"{d.dist} with low {low:g}: durations, ages and amounts are never negative (low >= 0)")
+    return d
+
+
+Dist = Annotated[Distribution, BeforeValidator(as_fixed), AfterValidator(_non_negative)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 

@@ -97,7 +97,7 @@ class InjectsFile(Frozen):
     """A separate injects file (`--injects FILE`): a top-level `injects:` list."""
 
     description: str = ""
-    injects: list[Inject]
+    injects: list[Inject] = Field(max_length=10_000)
 
 
 class CallOut(Frozen):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.inputs import Lines, explain, key_path, line_of, read_bytes, read_yaml
+from sim.inputs import Lines, explain, key_path, line_of, mapping_start, read_bytes, read_yaml
 from sim.scenario.spec import _LOADER_CHECKS, PLAN_KEYS, REPLACED_WHOLE, Scenario, cross_check
 from sim.vocab import HAZARD_VARIABLES
 
@@ -119,12 +119,13 @@ class ScenarioFile:
         where = path[:-1] if kind == "missing" else path
         if len(path) >= 2 and path[0] == "plans" and path[1] in self._plan_files:
             file, lines = self._plan_files[path[1]]
-            return InputError(message, file=file, line=line_of(lines, where), key_path=key_path(path))
+            return InputError(message, file=file, line=line_of(lines, where) or mapping_start(lines),
+                              key_path=key_path(path))
         for cut in range(len(path), 0, -1):
             if path[:cut] in self.files:  # a key read from a hazard CSV: name that file and row
                 return InputError(message, file=self.files[path[:cut]], line=self.lines.get(path[:cut]),
                                   key_path=key_path(path[cut:]) or None)
-        line = line_of(self.lines, where) if where else 1
+        line = (line_of(self.lines, where) if where else None) or mapping_start(self.lines)
         return InputError(message, file=self.path, line=line, key_path=key_path(path) or None)
 
     def _plan_body(self, plan: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.figures import UnknownFigure, replicated
 from sim.inputs import key_path
-from sim.scenario.base import Count, Frozen, Name
+from sim.scenario.base import Frozen, Name, Seed
 from sim.scenario.costs import Costs
 from sim.scenario.events import Inject
 from sim.scenario.measures import Measures
@@ -25,6 +25,15 @@ from sim.vocab import POPULATIONS, REQUIRED_ROLES
 
 # A scenario lasts at most a year; the shipped ones run 24 h to 120 days. Longer runs belong in several scenarios.
 MAX_DURATION_H = 24 * 366
+# Sizes (sanity bounds, docs/SAFETY.md): a region's book of one kind of policyholder is at most 20 million
+# (four times the whole fleet of Zhengzhou, 4.9 million vehicles, CLAIM_LIFE_FACTS), a scenario at most 100
+# million policyholders (five such regions); at most 500 regions (China has about 330 prefecture-level
+# cities); at most 100,000 staff with reserves (Henan 2021 at its peak: 6,240 survey and claims staff from
+# every insurer). `claimsim run` also estimates memory and refuses what would not fit (sim/estimate.py).
+MAX_REGION_POLICYHOLDERS = 20_000_000
+MAX_POLICYHOLDERS = 100_000_000
+MAX_REGIONS = 500
+MAX_TOTAL_STAFF = 100_000
 
 class Region(Frozen):
     """A branch's territory."""
@@ -78,16 +87,16 @@ class Scenario(Frozen):
     # scenario start when not given.
     event_day0: dt.datetime | None = None
     duration_h: Annotated[int, Field(ge=1, le=MAX_DURATION_H, strict=True)]
-    seed: Count = 0
+    seed: Seed = 0
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"  # ISO 4217, shown on every money figure
-    regions: list[Region] = Field(min_length=1)
+    regions: list[Region] = Field(min_length=1, max_length=MAX_REGIONS)
     hazard: dict[Name, RegionHazard]
     behaviour: Behaviour = Behaviour()
     operations: Operations
     measures: Measures = Measures()
     costs: Costs = Costs()   # pay premiums, retainers, campaign prices, leakage (sim/scenario/costs.py)
     vulnerability: Vulnerability = Vulnerability()
-    injects: list[Inject] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list, max_length=10_000)
     expectations: list[Expectation] = Field(default_factory=list)
     plan: str = "baseline"
     plan_description: str = ""
@@ -193,7 +202,36 @@ def cross_check(s: Scenario) -> list[tuple[tuple, str]]:
             if absent:
                 out.append((("operations", "staff", role, "headcount"),
                             f"a headcount by region must give every region (missing: {', '.join(absent)})"))
-    if sum(s.policyholders(t) for t in POPULATIONS) == 0:
+    out += size_problems(s)
+    return out
+
+
+def staff_total(s: Scenario) -> int:
+    """Everyone on the staff lists, surge reserves included."""
+    people = 0
+    for spec in s.operations.staff.values():
+        for value in (spec.headcount, spec.surge.reserve if spec.surge else 0):
+            people += sum(value.values()) if isinstance(value, dict) else int(value)
+    return people
+
+
+def size_problems(s: Scenario) -> list[tuple[tuple, str]]:
+    """Portfolios and staff beyond the sanity bounds (MAX_REGION_POLICYHOLDERS, MAX_POLICYHOLDERS, ...)."""
+    out: list[tuple[tuple, str]] = []
+    for i, region in enumerate(s.regions):
+        for t in POPULATIONS:
+            if getattr(region.portfolio, t).count > MAX_REGION_POLICYHOLDERS:
+                out.append((("regions", i, "portfolio", t, "count"), f"more than {MAX_REGION_POLICYHOLDERS:,} "
+                            f"{t} in one region (a sanity bound: split the region)"))
+    total = sum(s.policyholders(t) for t in POPULATIONS)
+    if total == 0:
         out.append((("regions",), "the portfolio is empty: give at least one region a policyholder count"))
+    elif total > MAX_POLICYHOLDERS:
+        out.append((("regions",), f"{total:,} policyholders: at most {MAX_POLICYHOLDERS:,} in a scenario "
+                    "(a sanity bound)"))
+    people = staff_total(s)
+    if people > MAX_TOTAL_STAFF:
+        out.append((("operations", "staff"), f"{people:,} staff with reserves: at most {MAX_TOTAL_STAFF:,} "
+                    "(a sanity bound)"))
     return out
 

@@ -23,6 +23,7 @@ def markdown(rows: list[Row], full: bool, elapsed_s: float, command: str) -> str
 
     failed = [r for r in rows if not r.passed]
     lines = [
+        "<!-- written by claimsim validate: run it again rather than editing this file -->",
         "# Validation",
         "",
         f"`{command}` (claimsim {__version__}, {'full' if full else 'quick'} set, {elapsed_s / 60:.1f} min): "
@@ -114,18 +115,15 @@ def plots(rows: list[Row], folder: Path) -> None:
     plt.close(fig)
 
 
-def write(rows: list[Row], out: Path, full: bool, elapsed_s: float, command: str) -> Path:
-    """Write the validation folder atomically: table (CSV, JSON), report.md and plots."""
+def write(rows: list[Row], out: Path, full: bool, elapsed_s: float, command: str, force: bool = False) -> Path:
+    """Write the validation folder atomically: table (CSV, JSON), report.md and plots (sim.files.atomic_dir)."""
     import csv
-    import shutil
-    import tempfile
 
     from sim import __version__
+    from sim.files import atomic_dir
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with atomic_dir(out, force) as tmp:
         with open(tmp / "validation.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(Row.__dataclass_fields__))
             writer.writeheader()
@@ -137,10 +135,4 @@ def write(rows: list[Row], out: Path, full: bool, elapsed_s: float, command: str
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (tmp / "report.md").write_text(markdown(rows, full, elapsed_s, command))
         plots(rows, tmp)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
