@@ -113,7 +113,8 @@ def _slower_travel(s: Scenario) -> dict:
 
 def _drivers(s: Scenario, f: float) -> dict:
     d = s.vulnerability.drivers
-    keys = ("crash_per_vehicle_h", "battery_per_vehicle_h", "strand_per_vehicle_h_per_10cm", "flood_per_vehicle_h")
+    keys = ("crash_per_vehicle_h", "battery_per_vehicle_h", "strand_per_vehicle_h_per_10cm", "everyday_per_year",
+            "wind_per_h")
     return {"vulnerability": {"drivers": {k: getattr(d, k) * f for k in keys}}}
 
 

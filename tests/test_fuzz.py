@@ -354,9 +354,12 @@ def test_check_in_a_real_process_is_quick_and_small(tmp_path: Path, name: str) -
     """`claimsim check` on the nastiest documents, in a fresh interpreter: a few seconds, a few hundred MB."""
     path = tmp_path / "nasty.yaml"
     path.write_bytes(NASTY[name]())
-    probe = ("import atexit, resource, sys\n"
-             "atexit.register(lambda: print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-             " file=sys.stderr))\n"
+    # VmHWM is this process's own peak: ru_maxrss would carry the forking test worker's peak across exec()
+    probe = ("import atexit, sys\n"
+             "def peak():\n"
+             "    kb = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM')][0]\n"
+             "    print('MAXRSS', kb, file=sys.stderr)\n"
+             "atexit.register(peak)\n"
              "from sim.cli import main\nmain(sys.argv[1:])\n")
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", probe, "check", str(path)], capture_output=True, text=True,
