@@ -252,10 +252,11 @@ def first_snow_rows(results: dict[str, list[dict[str, Any]]], full: bool) -> lis
 def staffing_jobs(full: bool) -> list[Job]:
     hours = 336 if full else 168
     jobs = []
+    staffed = load_scenario(YINCHUAN).resolve().operations.staff  # the roles Yinchuan has (no claims handlers)
     for r in range(replications(full, 3, 8)):
         jobs.append(Job("7", "base", "measure_staffing", {"role": "phone", "factor": 1.0, "seed": 4000 + r,
                                                           "hours": hours}))
-        for role in ROLES:
+        for role in (r_ for r_ in ROLES if r_ in staffed):
             for factor in (1.5, 0.5):
                 jobs.append(Job("7", f"{role} x{factor}", "measure_staffing",
                                 {"role": role, "factor": factor, "seed": 4000 + r, "hours": hours}))
