@@ -21,7 +21,7 @@ import simpy
 
 from sim.hazard import HazardField, Terrain, build_hazard, derive, scaled
 from sim.ops.claim import N_SLOTS, Claim, Slot
-from sim.ops.log import Ev, EventLog, RunRecord, ordered_events
+from sim.ops.log import Ev, EventLog, RunRecord
 from sim.ops.operation import Operation
 from sim.populations import POPULATION_CLASSES, Incidents, Population
 from sim.rng import Streams
@@ -196,10 +196,9 @@ class ClaimsModel(mesa.Model):
             "standard_hours_per_day": [roles[s.role].standard_hours_per_day for s in self.ops.staff],
             "fee_per_job": [roles[s.role].fee_per_job for s in self.ops.staff],
         })
-        events = ordered_events(self.log.arrays())
         # Incidents are logged when drawn, at their time within the hour; nothing later than now counts.
-        keep = events["t_h"] <= self.time
-        return RunRecord({k: v[keep] for k, v in events.items()}, claims[claims["incident_h"] <= self.time]
+        events = self.log.ordered(float(self.time))
+        return RunRecord(events, claims[claims["incident_h"] <= self.time]
                          .reset_index(drop=True), staff, float(self.time), tuple(rids), self._clock_offset_h)
 
     # ------------------------------------------------------------------ hourly series

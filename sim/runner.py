@@ -32,13 +32,24 @@ class RunResult:
 
 
 def simulate(file: ScenarioFile, plan: str = "baseline", seed: int | None = None, hours: int | None = None,
-             progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Run one scenario, plan and seed to the horizon and compute its figures (nothing written)."""
+             progress: Callable[[int, int], None] | None = None,
+             watch: Callable[[ClaimsModel], None] | None = None) -> RunResult:
+    """Run one scenario, plan and seed to the horizon and compute its figures (nothing written).
+
+    `progress(hour, horizon)` is called after every hour; so is `watch(model)`, for a caller that shows more
+    (the simulated date, the claims so far)."""
     scenario = file.resolve(plan)
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     model = ClaimsModel(scenario, seed=seed, hours=hours)
-    model.run(progress)
+    if watch is not None:
+        def both(hour: int, horizon: int) -> None:
+            if progress is not None:
+                progress(hour, horizon)
+            watch(model)
+        model.run(both)
+    else:
+        model.run(progress)
     return collect(model, file, started)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from sim.cli.app import (
@@ -21,6 +22,9 @@ from sim.cli.app import (
 )
 from sim.errors import InputError
 from sim.vocab import POPULATIONS, ROLES
+
+if TYPE_CHECKING:
+    from sim.model import ClaimsModel
 
 
 @app.command()
@@ -64,11 +68,18 @@ def run(
     make_output_dir(out, force)  # a foreign or unusable --out is refused now, not after the run
     check_output_dir(folder, force)
     check_writable(folder.parent)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("h"), TimeElapsedColumn(), console=err_console, disable=quiet,
-                  transient=False) as bar:
-        task = bar.add_task(f"{scenario.name} / {plan} / seed {seed}", total=horizon)
-        result = runner.simulate(sf, plan, seed, hours, progress=lambda h, _n: bar.update(task, completed=h))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=12), TextColumn("{task.fields[when]}"),
+                  TextColumn("{task.fields[claims]} claims"), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=err_console, disable=quiet, transient=False) as bar:
+        task = bar.add_task(f"{plan}/{seed}", total=horizon, claims="0",
+                            when=f"{scenario.start:%d %b %H:%M} (h 0/{horizon})")
+
+        def show(model: ClaimsModel) -> None:
+            when = scenario.start + timedelta(hours=model.hour)
+            bar.update(task, completed=model.hour, claims=f"{len(model.claims):,}",
+                       when=f"{when:%d %b %H:%M} (h {model.hour}/{horizon})")
+
+        result = runner.simulate(sf, plan, seed, hours, watch=show)
     folder = runner.write(result, folder, force)
     if not quiet:
         table = Table(title=f"{scenario.name} / {plan} / seed {seed}", show_header=True)

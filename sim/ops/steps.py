@@ -82,9 +82,10 @@ class Steps:
 
     def minutes(self, claim: Claim, role: str, start: Ev, end: Ev, minutes: float, priority: int,
                 value: float = math.nan) -> Story:
-        """A job of a fixed number of minutes."""
+        """A job of a fixed number of minutes (the job's own story: no generator of its own, one frame less for
+        every claim waiting in a queue)."""
         hours = max(minutes, 0.0) / 60.0
-        yield from self.work(claim, role, start, end, lambda _s: hours, priority, value)
+        return self.work(claim, role, start, end, lambda _s: hours, priority, value)
 
     def stage(self, claim: Claim, stage: str) -> None:
         """The claim now waits in `stage` with no job queued (for the backlog by stage)."""
