@@ -94,7 +94,7 @@ class ClaimStory(Steps):
         for attempt in range(phone.max_attempts):
             log.add(env.now, claim.claim_id, Ev.CALL_PLACED, value=attempt)
             handling_h = float(phone.handling_min.ppf(claim.call_slot(attempt, 0))) / 60.0
-            job = Job(env, claim, Ev.CALL_ANSWERED, Ev.CALL_ENDED, lambda _s, h=handling_h: h)
+            job = Job(env, claim, Ev.CALL_ANSWERED, Ev.CALL_ENDED, handling_h)
             queue.put(job)
             if phone.patience_min is None:
                 yield job.picked

@@ -242,11 +242,8 @@ class Operation:
             out[f"waiting_{role}"] = 0
             out[f"on_duty_{role}"] = 0
             out[f"busy_{role}"] = 0
-        for (role, _), q in self.queues.items():
+        for (role, _), q in self.queues.items():  # counters the staff keep: no walk over every person each hour
             out[f"waiting_{role}"] += len(q)
-        for s in self.staff:
-            if s.on_shift:
-                out[f"on_duty_{s.role}"] += 1
-            if s.busy:
-                out[f"busy_{s.role}"] += s.busy
+            out[f"on_duty_{role}"] += q.on_duty
+            out[f"busy_{role}"] += q.busy
         return out

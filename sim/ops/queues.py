@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 
 
 class Job:
-    """One piece of work on a claim: picked by a staff member, then done after its duration."""
+    """One piece of work on a claim: picked by a staff member, then done after its duration (hours, or a function
+    of the staff member who takes it, priced when taken: a site visit's drive depends on the roads then)."""
 
     __slots__ = ("claim", "start_code", "end_code", "duration", "_picked", "done", "cancelled", "value",
                  "staff_id", "key", "env")
 
     def __init__(self, env: simpy.Environment, claim: Claim, start_code: Ev, end_code: Ev,
-                 duration: Callable[[Any], float], value: float = float("nan")) -> None:
+                 duration: float | Callable[[Any], float], value: float = float("nan")) -> None:
         self.env = env
         self.claim = claim
         self.start_code = start_code
@@ -63,6 +64,7 @@ class WorkQueue:
         self._seq = itertools.count()
         self.waiting = 0
         self.on_duty = 0   # staff of this queue on shift now (kept by the staff as they clock in and out)
+        self.busy = 0      # jobs of this queue in hand now (kept by the staff as they start and finish one)
 
     def __len__(self) -> int:
         return self.waiting

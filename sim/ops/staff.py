@@ -156,6 +156,7 @@ class StaffMember:
         env = self.env
         self.queue.taken(job)
         self.busy += 1
+        self.queue.busy += 1
         job.staff_id = self.staff_id
         claim = job.claim
         if not claim.first_contact:
@@ -164,9 +165,11 @@ class StaffMember:
         self.log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
         if job._picked is not None:
             job._picked.succeed()
-        yield self._timeout(job.duration(self))
+        duration = job.duration
+        yield self._timeout(duration(self) if callable(duration) else duration)
         self.log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
         self.busy -= 1
+        self.queue.busy -= 1
         job.done.succeed()
 
     def _clock_in(self) -> None:

@@ -65,14 +65,15 @@ class Steps:
         """The operation's settings now (a tabletop decision may replace them)."""
         return self.op.ops
 
-    def work(self, claim: Claim, role: str, start: Ev, end: Ev, duration: Callable[[Any], float], priority: int,
-             value: float = math.nan, rank: float = 0.0) -> Story:
+    def work(self, claim: Claim, role: str, start: Ev, end: Ev, duration: float | Callable[[Any], float],
+             priority: int, value: float = math.nan, rank: float = 0.0) -> Story:
         """A job for `role`: queued, then done by a staff member. A role the scenario leaves out (optional
         roles) is not a queue: the job just takes its time."""
         if not self.op.models(role):
             self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=ROLE_STAGE[role])
             self.log.add(self.env.now, claim.claim_id, start, value=value)
-            yield self.op.calendar.timeout(max(duration(None), 0.0))
+            hours = duration(None) if callable(duration) else duration
+            yield self.op.calendar.timeout(max(hours, 0.0))
             self.log.add(self.env.now, claim.claim_id, end)
             return
         job = Job(self.env, claim, start, end, duration, value)
@@ -85,15 +86,17 @@ class Steps:
         """A job of a fixed number of minutes (the job's own story: no generator of its own, one frame less for
         every claim waiting in a queue)."""
         hours = max(minutes, 0.0) / 60.0
-        return self.work(claim, role, start, end, lambda _s: hours, priority, value)
+        return self.work(claim, role, start, end, hours, priority, value)
 
     def stage(self, claim: Claim, stage: str) -> None:
         """The claim now waits in `stage` with no job queued (for the backlog by stage)."""
         self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=STAGE_CODES[stage])
 
-    def wait(self, hours: float) -> Story:
-        if hours > 0:
-            yield self.op.calendar.timeout(hours)
+    def wait(self, hours: float) -> tuple[simpy.Event, ...]:
+        """`yield from self.wait(h)`: an hour-calendar timeout (nothing when h <= 0). A tuple rather than a
+        generator: most claims of a catastrophe spend their days parked in a wait, and a generator frame
+        for each would be their largest object. (A timeout's value is None, which a tuple's iterator accepts.)"""
+        return (self.op.calendar.timeout(hours),) if hours > 0 else ()
 
     def pay(self, claim: Claim, amount: float, closes: bool) -> None:
         """A payment to the customer (or the repairer): the final one closes the claim."""
