@@ -175,16 +175,21 @@ def patched(name: str | None):  # noqa: ANN201 - a context manager
         return
     if name != "random-stream":
         raise ValueError(f"unknown patch {name}")
+    import numpy as np
+
     from sim.rng import Streams
 
-    original = getattr(Streams, "claim_uniforms", None)
-    if original is None:
-        raise RuntimeError("sim.rng.Streams.claim_uniforms is gone: rewrite the random-stream patch")
-    Streams.claim_uniforms = lambda self, key, n: original(self, key ^ 0x5DEECE66D, n)  # type: ignore[method-assign]
+    # every draw of every claim comes from its base: other keys, other (equally uniform) draws
+    one, batch = getattr(Streams, "claim_base", None), getattr(Streams, "claim_bases", None)
+    if one is None or batch is None:
+        raise RuntimeError("sim.rng.Streams.claim_base(s) are gone: rewrite the random-stream patch")
+    Streams.claim_base = lambda self, key: one(self, int(key) ^ 0x5DEECE66D)  # type: ignore[method-assign]
+    Streams.claim_bases = lambda self, keys: batch(  # type: ignore[method-assign]
+        self, np.asarray(keys, dtype=np.uint64) ^ np.uint64(0x5DEECE66D))
     try:
         yield
     finally:
-        Streams.claim_uniforms = original  # type: ignore[method-assign]
+        Streams.claim_base, Streams.claim_bases = one, batch  # type: ignore[method-assign]
 
 
 def planted_task(patch: str | None, task: Callable, spec: Any) -> dict:

@@ -20,11 +20,11 @@ import pandas as pd
 import simpy
 
 from sim.hazard import HazardField, Terrain, build_hazard, derive, scaled
-from sim.ops.claim import N_SLOTS, Claim, Slot
+from sim.ops.claim import INTAKE_SLOTS, Claim, Slot
 from sim.ops.log import Ev, EventLog, RunRecord
 from sim.ops.operation import Operation
 from sim.populations import POPULATION_CLASSES, Incidents, Population
-from sim.rng import Streams
+from sim.rng import Streams, keyed_uniforms
 from sim.scenario import Scenario
 from sim.vocab import HAZARD_STATE, HAZARD_VARIABLES, ROLES
 
@@ -145,7 +145,8 @@ class ClaimsModel(mesa.Model):
         if not len(records):
             return
         keys = np.array([population.claim_key(i, k, o) for i, k, o in records.tolist()], dtype=np.uint64)
-        uniforms = self.streams.claim_uniforms_batch(keys, N_SLOTS)
+        bases = self.streams.claim_bases(keys)
+        uniforms = keyed_uniforms(bases, INTAKE_SLOTS)  # the rest are drawn as the claim's story needs them
         for j, (index, kind, _occurrence) in enumerate(records.tolist()):
             u = uniforms[j]
             region = int(population.region[index])
@@ -155,7 +156,7 @@ class ClaimsModel(mesa.Model):
                           agent_id=population.agent_id(index), region=region, incident_type=name,
                           incident_h=incident_h,
                           loss_amount=round(population.loss(index, name, incidents.hour, float(u[Slot.LOSS])), 2),
-                          u=u, population=population.name, value=population.value(index),
+                          base=int(bases[j]), population=population.name, value=population.value(index),
                           bi_cover=population.bi_covered(index))
             claim.channel = choose_channel(reporting.channels, float(u[Slot.CHANNEL]))
             delay_h = float(reporting.report_delay_h.ppf(float(u[Slot.REPORT_DELAY])))

@@ -85,10 +85,9 @@ def test_stat_tier_passes_new_random_numbers_but_exact_does_not(setup: tuple[Pat
     """A refactor that consumes random numbers differently: every claim gets other (equally uniform) draws."""
     from sim.rng import Streams
 
-    original = Streams.claim_uniforms_batch
-    monkeypatch.setattr(Streams, "claim_uniforms_batch",
-                        lambda self, keys, n: original(self, np.asarray(keys, dtype=np.uint64) ^ np.uint64(0x5DEECE66D),
-                                                       n))
+    original = Streams.claim_bases
+    monkeypatch.setattr(Streams, "claim_bases",
+                        lambda self, keys: original(self, np.asarray(keys, dtype=np.uint64) ^ np.uint64(0x5DEECE66D)))
     exact = run_check(setup[0], ["exact"])
     assert exact.failed
     stat = run_check(setup[0], ["stat"])

@@ -9,7 +9,7 @@ from helpers import build, minimal_doc, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.ops.claim import N_SLOTS, Claim
+from sim.ops.claim import Claim
 from sim.ops.log import Ev, EventLog
 from sim.ops.queues import Job, WorkQueue
 from sim.ops.staff import Roster, StaffMember, rosters_for, split_by_share, working_headcount
@@ -134,7 +134,7 @@ def test_model_staff_follow_headcount_leave_and_pools(small_yaml) -> None:
 
 def claim(i: int) -> Claim:
     return Claim(claim_id=i, key=i, agent_type="driver", agent_id=i, region=0, incident_type="crash",
-                 incident_h=0.0, loss_amount=1000.0, u=np.zeros(N_SLOTS))
+                 incident_h=0.0, loss_amount=1000.0, base=i)
 
 
 class World:

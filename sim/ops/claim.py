@@ -1,11 +1,15 @@
-"""A claim: the facts of one incident and the keyed uniforms it draws its randomness from."""
+"""A claim: the facts of one incident and the keyed uniforms it draws its randomness from.
+
+A claim stores no random numbers: each is computed when its story needs it, from the claim's base (run seed and
+claim key) and the slot of the quantity (sim.rng.keyed_uniform), so a million open claims hold no arrays.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-import numpy as np
+from sim.rng import keyed_uniform
 
 
 class Slot(IntEnum):
@@ -68,6 +72,8 @@ class Slot(IntEnum):
 
 
 N_SLOTS = 128
+_CALLS, _CHASES, _VISITS = int(Slot.CALLS), int(Slot.CHASES), int(Slot.VISITS)
+INTAKE_SLOTS = 4   # slots 0-3, drawn for a whole hour's claims at once when they are made (sim.model.intake)
 
 
 @dataclass(slots=True)
@@ -82,7 +88,7 @@ class Claim:
     incident_type: str
     incident_h: float
     loss_amount: float
-    u: np.ndarray = field(repr=False)
+    base: int = field(repr=False)   # of the claim's keyed uniforms (sim.rng.Streams.claim_base)
     population: str = ""     # drivers, farmers, firms, households
     value: float = 0.0       # insured value (a vehicle's value, a building's sum insured)
     bi_cover: bool = False   # business-interruption cover (firms)
@@ -95,16 +101,16 @@ class Claim:
 
     def draw(self, slot: int) -> float:
         """The claim's keyed uniform in `slot` (the same under every plan)."""
-        return float(self.u[slot])
+        return keyed_uniform(self.base, slot)
 
     def chase_slot(self, chase: int, which: int) -> float:
         """Uniform for document chase `chase`: which 0 handler minutes, 1 answered, 2 answer delay."""
-        return float(self.u[int(Slot.CHASES) + 3 * chase + which])
+        return keyed_uniform(self.base, _CHASES + 3 * chase + which)
 
     def visit_slot(self, visit: int, which: int) -> float:
         """Uniform for a large-loss visit: which 0 minutes on site, 1 gap before the next visit."""
-        return float(self.u[int(Slot.VISITS) + 2 * visit + which])
+        return keyed_uniform(self.base, _VISITS + 2 * visit + which)
 
     def call_slot(self, attempt: int, which: int) -> float:
         """Uniform for attempt `attempt`: which 0 handling, 1 patience, 2 retry, 3 retry delay."""
-        return float(self.u[int(Slot.CALLS) + 4 * attempt + which])
+        return keyed_uniform(self.base, _CALLS + 4 * attempt + which)
