@@ -18,6 +18,7 @@ from sim.files import atomic_dir, manifest
 from sim.model import ClaimsModel
 from sim.ops.log import Ev
 from sim.scenario import ScenarioFile
+from sim.vocab import POPULATIONS
 
 
 @dataclass
@@ -72,7 +73,7 @@ def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None
         "start": scenario.start.isoformat(),
         "hours": model.hour,
         "horizon_h": model.horizon_h,
-        "policyholders": {t: scenario.policyholders(t) for t in ("drivers", "farmers", "firms")},
+        "policyholders": {t: scenario.policyholders(t) for t in POPULATIONS},
         "wall_time_s": round(time.perf_counter() - started, 3) if started is not None else None,
         "figures": figures,
     }

@@ -20,6 +20,7 @@ from helpers import REPO, SMALL, claimsim, cli, line_of, shipped_scenarios
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.vocab import POPULATIONS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAIM_COLUMNS = ["claim_id", "agent_type", "region", "incident_type", "loss_amount", "track", "outcome",
@@ -312,7 +313,7 @@ def plan_cases(limit: int = 300_000) -> list:
     for path in SHIPPED:
         try:
             sf = load_scenario(path)
-            size = sum(sf.resolve().policyholders(t) for t in ("drivers", "farmers", "firms"))
+            size = sum(sf.resolve().policyholders(t) for t in POPULATIONS)
             plans = list(sf.plans) if size <= limit else []
         except InputError:
             plans = ["baseline"]

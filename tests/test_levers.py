@@ -408,7 +408,7 @@ def dispatch_doc() -> dict[str, Any]:
 
 def distance_share(r) -> np.ndarray:
     """Each claim's distance from the branch as a share of the service radius (what dispatch ranks on)."""
-    return np.sqrt(np.array([float(cl.u[Slot.DISTANCE_R]) for cl in r.model.claims]))
+    return np.sqrt(np.array([cl.draw(Slot.DISTANCE_R) for cl in r.model.claims]))
 
 
 def test_nearest_first_dispatch_lowers_the_mean_field_survey_wait() -> None:
@@ -452,7 +452,7 @@ def test_snow_chains_shorten_survey_and_tow_trips_in_snow() -> None:
         c = chains.model.claims
         slot = Slot.DISTANCE_R if start == "survey_start_h" else Slot.TOW_DISTANCE_R
         onsite_min = {"survey_start_h": 45, "tow_start_h": 30}[start]
-        travel = np.array([15 * np.sqrt(c[i].u[slot]) * 1.3 / 40 for i in both])
+        travel = np.array([15 * np.sqrt(c[i].draw(slot)) * 1.3 / 40 for i in both])
         assert np.all(d_chains[both].to_numpy() >= travel)
         assert d_chains[both].mean() < d_none[both].mean() - 0.1, (start, d_none[both].mean(), d_chains[both].mean())
         assert d_chains[both].mean() == pytest.approx(travel.mean() + onsite_min / 60, rel=0.1)
