@@ -65,6 +65,7 @@ class WorkQueue:
         self.waiting = 0
         self.on_duty = 0   # staff of this queue on shift now (kept by the staff as they clock in and out)
         self.busy = 0      # jobs of this queue in hand now (kept by the staff as they start and finish one)
+        self.bells: dict[Any, Any] = {}   # the shift bells of its staff, by roster (sim.ops.staff.ShiftBell)
 
     def __len__(self) -> int:
         return self.waiting

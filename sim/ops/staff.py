@@ -7,7 +7,7 @@ a staff member finishes the job in hand when the shift ends, and the extra time 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import simpy
@@ -65,6 +65,29 @@ def rosters_for(spec: RosterSpec, n: int, clock_offset_h: float) -> list[Roster]
     return out
 
 
+class ShiftBell:
+    """The start and end of the shifts of everyone on one queue and one roster, rung once for them all.
+
+    Each person waiting for a shift start (or listening for a shift end) waits on the bell's event for that time:
+    one timer per group and time instead of one per person (a catastrophe's thousands of partners and
+    surveyors would otherwise put several timers each on the clock every day).
+    """
+
+    __slots__ = ("_timeout", "_rings")
+
+    def __init__(self, timeout: Callable[[float], simpy.Event]) -> None:
+        self._timeout = timeout
+        self._rings: dict[float, simpy.Event] = {}
+
+    def at(self, t: float, now: float) -> simpy.Event:
+        """The event that rings at simulated time t (> now), shared by everyone who asks for it."""
+        ring = self._rings.get(t)
+        if ring is None:
+            ring = self._rings[t] = self._timeout(t - now)
+            ring.callbacks.append(lambda _e, t=t: self._rings.pop(t, None))
+        return ring
+
+
 class StaffMember:
     """One person (or one partner unit) of a role, pulling work while on shift.
 
@@ -94,7 +117,13 @@ class StaffMember:
         self.on_shift = False
         self._slots_at_work = 0
         self._waiting: list[simpy.Event | None] = [None] * slots   # each slot's wait for work, if idle
+        self._off_shift = [False] * slots   # each slot waiting for its next shift to start
+        self._stopped = [False] * slots     # slots that have stopped for good
         self._leave.callbacks.append(self._wake_all)
+        bells = queue.bells
+        self.bell = bells.get(roster)
+        if self.bell is None:
+            self.bell = bells[roster] = ShiftBell(self._timeout)
         for slot in range(slots):
             env.process(self.work(slot))
 
@@ -110,23 +139,30 @@ class StaffMember:
 
     def work(self, slot: int) -> Generator[simpy.Event, object, None]:
         yield from self._shifts(slot)
-        self._slots_running -= 1
-        if self._slots_running == 0:
-            self.gone.succeed()
+        self._stop(slot)
+
+    def _stop(self, slot: int) -> None:
+        """A slot stops for good; the person is gone once every slot has."""
+        if not self._stopped[slot]:
+            self._stopped[slot] = True
+            self._slots_running -= 1
+            if self._slots_running == 0:
+                self.gone.succeed()
 
     def _shifts(self, slot: int) -> Generator[simpy.Event, object, None]:
         env = self.env
         while not self.retired:
             start, end = self.roster.window(env.now)
             if start > env.now:
-                yield env.any_of([self._timeout(start - env.now), self._leave])
+                self._off_shift[slot] = True   # retire() stops this slot at once (nothing in hand)
+                yield self.bell.at(start, env.now)
+                self._off_shift[slot] = False
                 if self.retired:
                     return
             self._clock_in()
             # The shift's end wakes the slot if it is waiting for work; a job handed over at that very instant
             # goes back to the queue for the next person on shift.
-            off = self._timeout(end - env.now)
-            off.callbacks.append(lambda _e, s=slot: self._wake(s))
+            self.bell.at(end, env.now).callbacks.append(lambda _e, s=slot: self._wake(s))
             queue = self.queue
             while env.now < end and not self.retired:
                 job = queue.pop()
@@ -151,6 +187,9 @@ class StaffMember:
         if not self.retired:
             self.retired = True
             self._leave.succeed()
+            for slot, off in enumerate(self._off_shift):
+                if off:   # waiting for a shift that will not come: stopped now, not at the next shift's start
+                    self._stop(slot)
 
     def serve(self, job: Job) -> Generator[simpy.Event, object, None]:
         env = self.env
