@@ -297,7 +297,10 @@ def _exists(base: dict[str, Any], text: str) -> bool:
 
 def candidate_specs(setup: Setup, values: dict[str, float], tag: str) -> list[RunSpec]:
     """The replications of one candidate: the same seeds as every other candidate."""
-    overrides = deep_merge(copy.deepcopy(setup.scale_overrides), apply(setup.base, setup.params, values))
+    # at a scale below 1 a multiplier of a headcount multiplies the scaled headcount (the plan written at the end
+    # applies the same factors to the full-size scenario)
+    base = deep_merge(copy.deepcopy(setup.base), setup.scale_overrides) if setup.scale_overrides else setup.base
+    overrides = deep_merge(copy.deepcopy(setup.scale_overrides), apply(base, setup.params, values))
     overrides["__days"] = setup.days
     text = json.dumps(overrides, sort_keys=True)
     return [RunSpec(setup.scenario, None, setup.plan, setup.seed + r, setup.hours, None, text)
