@@ -92,3 +92,17 @@ def test_every_stationary_run_fits_the_horizon_limit(full: bool) -> None:
             if "warmup_h" in k:
                 tail = 40.0 / k["mu"] + (k.get("patience_h") or 0) * 10 + 2
                 assert k["warmup_h"] + k["measure_h"] + tail <= most, (key, job.config)
+
+
+def test_validate_doc_keeps_the_sections_kept_by_hand() -> None:
+    from sim.validation import keep_hand_sections
+
+    old = ("# Validation\n\nold table\n\n## Notes\n\nold notes\n\n## Curve shape\n\n"
+           "<!-- This section is kept by hand: ... -->\n\nfit table\n")
+    new = "# Validation\n\nnew table\n\n## Notes\n\nnew notes\n"
+    merged = keep_hand_sections(new, old)
+    assert merged.startswith(new.rstrip("\n")) and merged.endswith("## Curve shape\n\n"
+                                                                  "<!-- This section is kept by hand: ... -->\n\n"
+                                                                  "fit table\n")
+    assert "old table" not in merged and "old notes" not in merged
+    assert keep_hand_sections(new, "# Validation\n\nold\n") == new   # nothing kept by hand: the new report alone

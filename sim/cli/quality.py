@@ -74,6 +74,8 @@ def validate(
         img = make_output_dir(doc.parent / "validation", force, "--doc")
         for name in ("stationary.png", "storm.png"):
             write_result(img, name, (folder / name).read_bytes(), "--doc")
+        if doc.exists():  # sections kept by hand (curve shape against observed events) stay
+            text = validation.keep_hand_sections(text, doc.read_text(encoding="utf-8"))
         atomic_write(doc, text, force=True, option="--doc")
     table = Table(title=f"validation ({'full' if full else 'quick'} set)")
     for col in ("case", "configuration", "measure", "theory", "simulated (95% CI)", "result"):

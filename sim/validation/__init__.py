@@ -31,7 +31,7 @@ from sim.validation.queueing import (
     survey_rows,
     windows,
 )
-from sim.validation.report import fmt_value, markdown, plots, write
+from sim.validation.report import fmt_value, keep_hand_sections, markdown, plots, write
 from sim.validation.storm import (
     first_snow_jobs,
     first_snow_rows,
@@ -47,8 +47,8 @@ from sim.validation.storm import (
     staffing_rows,
 )
 
-__all__ = ["CASES", "PASS_LEVEL", "Row", "compare", "fmt_value", "markdown", "plots", "relaxation_h", "validate",
-           "windows", "write"]
+__all__ = ["CASES", "PASS_LEVEL", "Row", "compare", "fmt_value", "keep_hand_sections", "markdown", "plots",
+           "relaxation_h", "validate", "windows", "write"]
 
 CASES: dict[str, Case] = {
     "1": Case("1", "Phone line against Erlang C", lambda full: phone_jobs(full, False), erlang_c_rows),

@@ -136,3 +136,19 @@ def write(rows: list[Row], out: Path, full: bool, elapsed_s: float, command: str
         (tmp / "report.md").write_text(markdown(rows, full, elapsed_s, command))
         plots(rows, tmp)
     return out
+
+
+KEPT = "<!-- This section is kept by hand"
+
+
+def keep_hand_sections(new: str, old: str) -> str:
+    """The regenerated report with the hand-kept sections of the old one after it: every section (from its `## `
+    heading to the end of the file) whose first line after the heading opens with the KEPT comment."""
+    at = old.find(KEPT)
+    if at < 0:
+        return new
+    start = old.rfind("\n## ", 0, at)
+    if start < 0:
+        return new
+    return new.rstrip("\n") + "\n" + old[start:]
+
