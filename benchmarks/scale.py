@@ -2,7 +2,7 @@
 bare SimPy skeleton of the same stages, staff and logging, all measured in one run.
 
     python benchmarks/scale.py [--scenario scenarios/national-flood-1m.yaml] [--points 0.01,0.1,1]
-                               [--skeleton-scale 0.05] [--repeat 3] [--json results/bench/scale.json]
+                               [--skeleton-scale 0.25] [--repeat 1] [--json results/bench/scale.json]
 
 1. End to end, per scale point (every policyholder and staff count of the scenario times the factor; 1 is the
    shipped scenario): a fresh process runs it as `claimsim run` does (build, run, figures, run folder written);
@@ -214,8 +214,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", type=Path, default=DEFAULT)
     ap.add_argument("--points", default="0.01,0.1,1", help="scale factors of the curve (1: the shipped scenario)")
-    ap.add_argument("--skeleton-scale", type=float, default=0.05)
-    ap.add_argument("--repeat", type=int, default=3, help="alternated runs of claimsim and the skeleton")
+    ap.add_argument("--skeleton-scale", type=float, default=0.25)
+    ap.add_argument("--repeat", type=int, default=1, help="alternated runs of claimsim and the skeleton")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
     console = Console()
