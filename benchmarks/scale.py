@@ -60,12 +60,12 @@ if {factor!r} < 1:
     spec = sf.variant(scale_overrides(spec, {factor!r}))
 model = ClaimsModel(spec)
 model.run()
-result = runner.collect(model, sf, started)
+result = runner.collect(model, sf, started, release=True)
 ran = time.perf_counter()
 runner.write(result, runner.run_dir(Path({out!r}), result.summary['scenario'], 'baseline', result.model.seed), False)
 done = time.perf_counter()
 peak = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0]
-print(json.dumps({{"claims": len(result.model.claims), "events": len(result.model.log),
+print(json.dumps({{"claims": len(result.model.claims), "events": result.events.num_rows,
                   "run_s": ran - started, "write_s": done - ran, "wall_s": done - started,
                   "world_s": result.model.timings["world_s"], "operation_s": result.model.timings["operation_s"],
                   "peak_mb": peak / 1024}}))

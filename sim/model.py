@@ -47,6 +47,7 @@ class ClaimsModel(mesa.Model):
         self.hazard: HazardField = build_hazard(scenario)
         self.env = simpy.Environment()
         self.log = EventLog()
+        self.released = False   # set once record(release=True) has emptied the log
         self.claims: list[Claim] = []
         self.incidents_by_hour: list[int] = []
         self.ops = Operation(self.env, scenario, self.hazard, self.log)
@@ -171,8 +172,11 @@ class ClaimsModel(mesa.Model):
 
     # ------------------------------------------------------------------ reading the run
 
-    def record(self) -> RunRecord:
-        """The log, claim facts and staff of the run so far, for `sim.metrics`."""
+    def record(self, release: bool = False) -> RunRecord:
+        """The log, claim facts and staff of the run so far, for `sim.metrics`. With `release` the run is over:
+        the event log's own buffers are emptied as they are copied (a second record() is refused)."""
+        if self.released:
+            raise RuntimeError("this run's event log was released by an earlier record(release=True)")
         rids = self.spec.region_ids
         claims = pd.DataFrame({
             "claim_id": np.array([c.claim_id for c in self.claims], dtype=np.int64),
@@ -198,7 +202,8 @@ class ClaimsModel(mesa.Model):
             "fee_per_job": [roles[s.role].fee_per_job for s in self.ops.staff],
         })
         # Incidents are logged when drawn, at their time within the hour; nothing later than now counts.
-        events = self.log.ordered(float(self.time))
+        events = self.log.ordered(float(self.time), release)
+        self.released = release
         return RunRecord(events, claims[claims["incident_h"] <= self.time]
                          .reset_index(drop=True), staff, float(self.time), tuple(rids), self._clock_offset_h)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,11 +35,12 @@ class RunResult:
 
 def simulate(file: ScenarioFile, plan: str = "baseline", seed: int | None = None, hours: int | None = None,
              progress: Callable[[int, int], None] | None = None,
-             watch: Callable[[ClaimsModel], None] | None = None) -> RunResult:
+             watch: Callable[[ClaimsModel], None] | None = None, release: bool = False) -> RunResult:
     """Run one scenario, plan and seed to the horizon and compute its figures (nothing written).
 
     `progress(hour, horizon)` is called after every hour; so is `watch(model)`, for a caller that shows more
-    (the simulated date, the claims so far)."""
+    (the simulated date, the claims so far). `release`: the model will not be read again (its event log is
+    emptied as the figures are made, which lowers a large run's peak memory)."""
     scenario = file.resolve(plan)
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
@@ -51,12 +53,14 @@ def simulate(file: ScenarioFile, plan: str = "baseline", seed: int | None = None
         model.run(both)
     else:
         model.run(progress)
-    return collect(model, file, started)
+    return collect(model, file, started, release)
 
 
-def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None) -> RunResult:
-    """Figures of a model at its current hour (it need not have reached the horizon)."""
-    rec = model.record()
+def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None, release: bool = False
+            ) -> RunResult:
+    """Figures of a model at its current hour (it need not have reached the horizon); `release` as for
+    `simulate`."""
+    rec = model.record(release)
     claims = metrics.claims_table(rec)
     backlog = metrics.backlog_series(claims, rec.events, model.hour)
     live = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -82,12 +86,18 @@ def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None
 
 
 def _events_table(ev: dict[str, Any]) -> pa.Table:
-    names = [e.name.lower() for e in Ev]
+    # the event names as a dictionary column built from the codes (no Python string per event)
+    codes = np.asarray(ev["code"], dtype=np.int32)
+    used, first, indices = np.unique(codes, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")   # the dictionary in order of first appearance, as dictionary_encode
+    rank = np.empty(len(used), dtype=np.int32)
+    rank[by_first] = np.arange(len(used), dtype=np.int32)
+    names = [Ev(int(c)).name.lower() for c in used[by_first]]
     return pa.table({
-        "seq": pa.array(range(len(ev["t_h"])), pa.int64()),
+        "seq": pa.array(np.arange(len(codes), dtype=np.int64)),
         "t_h": ev["t_h"],
         "claim_id": ev["claim_id"],
-        "event": pa.array([names[c] for c in ev["code"]], pa.string()).dictionary_encode(),
+        "event": pa.DictionaryArray.from_arrays(pa.array(rank[indices], pa.int32()), pa.array(names, pa.string())),
         "staff_id": ev["staff_id"],
         "value": ev["value"],
     })

@@ -79,7 +79,7 @@ def run(
             bar.update(task, completed=model.hour, claims=f"{len(model.claims):,}",
                        when=f"{when:%d %b %H:%M} (h {model.hour}/{horizon})")
 
-        result = runner.simulate(sf, plan, seed, hours, watch=show)
+        result = runner.simulate(sf, plan, seed, hours, watch=show, release=True)
     folder = runner.write(result, folder, force)
     if not quiet:
         table = Table(title=f"{scenario.name} / {plan} / seed {seed}", show_header=True)

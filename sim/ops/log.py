@@ -112,17 +112,26 @@ class EventLog:
             "value": np.frombuffer(self.value, dtype=np.float64),
         }
 
-    def ordered(self, until: float) -> dict[str, np.ndarray]:
+    def ordered(self, until: float, release: bool = False) -> dict[str, np.ndarray]:
         """The log up to time `until`, sorted by time with ties in the order logged: one copy of each column
-        (a run of a million claims logs tens of millions of events; copies are what its peak memory is made of)."""
-        views = self._views()
-        t = views["t_h"]
+        (a run of a million claims logs tens of millions of events; copies are what its peak memory is made of).
+        With `release` each column of the log is emptied once copied (the run is over), so the log and its
+        sorted copy are never both whole in memory."""
+        t = np.frombuffer(self.t, dtype=np.float64)
         order = np.argsort(t, kind="stable")
         if len(order) and t[order[-1]] > until:
             order = order[: int(np.searchsorted(t[order], until, side="right"))]
-        out = {k: v[order] for k, v in views.items()}
+        del t
+        out = {}
+        for name, column, dtype in (("t_h", self.t, np.float64), ("claim_id", self.claim, np.int32),
+                                    ("code", self.code, np.int16), ("staff_id", self.staff, np.int32),
+                                    ("value", self.value, np.float64)):
+            view = np.frombuffer(column, dtype=dtype)
+            out[name] = view[order]
+            del view
+            if release:
+                del column[:]
         out["claim_id"] = out["claim_id"].astype(np.int64)
-        del views, t
         return out
 
 
