@@ -45,14 +45,14 @@ def simulate(file: ScenarioFile, plan: str = "baseline", seed: int | None = None
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     model = ClaimsModel(scenario, seed=seed, hours=hours)
-    if watch is not None:
-        def both(hour: int, horizon: int) -> None:
-            if progress is not None:
-                progress(hour, horizon)
+
+    def tick(hour: int, horizon: int) -> None:
+        if progress is not None:
+            progress(hour, horizon)
+        if watch is not None:
             watch(model)
-        model.run(both)
-    else:
-        model.run(progress)
+
+    model.run(tick)
     return collect(model, file, started, release)
 
 

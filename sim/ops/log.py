@@ -99,33 +99,24 @@ class EventLog:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Copies of the columns (the log may grow after)."""
-        return {k: v.copy() for k, v in self._views().items()}
-
-    def _views(self) -> dict[str, np.ndarray]:
-        """The columns as numpy views of the log's own buffers: no copy, but the log cannot grow while one
-        lives (append raises BufferError), so they must not outlive the caller."""
-        return {
-            "t_h": np.frombuffer(self.t, dtype=np.float64),
-            "claim_id": np.frombuffer(self.claim, dtype=np.int32),
-            "code": np.frombuffer(self.code, dtype=np.int16),
-            "staff_id": np.frombuffer(self.staff, dtype=np.int32),
-            "value": np.frombuffer(self.value, dtype=np.float64),
-        }
+        out = {name: np.frombuffer(getattr(self, attr), dtype=dtype).copy() for name, attr, dtype in COLUMNS}
+        out["claim_id"] = out["claim_id"].astype(np.int64)
+        return out
 
     def ordered(self, until: float, release: bool = False) -> dict[str, np.ndarray]:
         """The log up to time `until`, sorted by time with ties in the order logged: one copy of each column
         (a run of a million claims logs tens of millions of events; copies are what its peak memory is made of).
         With `release` each column of the log is emptied once copied (the run is over), so the log and its
-        sorted copy are never both whole in memory."""
+        sorted copy are never both whole in memory. (A numpy view of a column stops it growing, so no view
+        outlives this call.)"""
         t = np.frombuffer(self.t, dtype=np.float64)
         order = np.argsort(t, kind="stable")
         if len(order) and t[order[-1]] > until:
             order = order[: int(np.searchsorted(t[order], until, side="right"))]
         del t
         out = {}
-        for name, column, dtype in (("t_h", self.t, np.float64), ("claim_id", self.claim, np.int32),
-                                    ("code", self.code, np.int16), ("staff_id", self.staff, np.int32),
-                                    ("value", self.value, np.float64)):
+        for name, attr, dtype in COLUMNS:
+            column = getattr(self, attr)
             view = np.frombuffer(column, dtype=dtype)
             out[name] = view[order]
             del view
@@ -133,6 +124,11 @@ class EventLog:
                 del column[:]
         out["claim_id"] = out["claim_id"].astype(np.int64)
         return out
+
+
+# The log's columns: name in a record, attribute of EventLog, numpy type of its buffer.
+COLUMNS = (("t_h", "t", np.float64), ("claim_id", "claim", np.int32), ("code", "code", np.int16),
+           ("staff_id", "staff", np.int32), ("value", "value", np.float64))
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,8 @@ KEPT = "<!-- This section is kept by hand"
 
 
 def keep_hand_sections(new: str, old: str) -> str:
-    """The regenerated report with the hand-kept sections of the old one after it: every section (from its `## `
-    heading to the end of the file) whose first line after the heading opens with the KEPT comment."""
+    """The regenerated report followed by the old one's hand-kept part: from the `## ` heading of the first section
+    that opens with the KEPT comment to the end of the file (hand-kept sections go last)."""
     at = old.find(KEPT)
     if at < 0:
         return new

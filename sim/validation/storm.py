@@ -256,7 +256,9 @@ def staffing_jobs(full: bool) -> list[Job]:
     for r in range(replications(full, 3, 8)):
         jobs.append(Job("7", "base", "measure_staffing", {"role": "phone", "factor": 1.0, "seed": 4000 + r,
                                                           "hours": hours}))
-        for role in (r_ for r_ in ROLES if r_ in staffed):
+        for role in ROLES:
+            if role not in staffed:
+                continue
             for factor in (1.5, 0.5):
                 jobs.append(Job("7", f"{role} x{factor}", "measure_staffing",
                                 {"role": role, "factor": factor, "seed": 4000 + r, "hours": hours}))
