@@ -240,6 +240,16 @@ class Population:
             return min(lognormal(median, sigma, u), max(self.value(i), 1.0))
         return None
 
+    def building_loss(self, i: int, kind: str, hour: int, u: float, value: float, commercial: bool) -> float | None:
+        """Losses of a building (homes, firms) to water and wind, as a share of its value; None for other types."""
+        if kind == "flood":
+            ratio = float(vul.building_flood_ratio(self.water_peak_cm(i, hour), commercial=commercial))
+            return value * min(max(ratio, 0.01) * lognormal(1.0, 0.4, u), 1.0)
+        if kind == "wind":
+            f = float(vul.wind_vulnerability(self.world.hazard.wind_ms[int(self.region[i]), hour]))
+            return value * min(max(f, 0.005) * lognormal(1.0, 0.8, u), 1.0)
+        return None
+
     # ------------------------------------------------------------------ changes during a run
 
     def rate_factor_from(self, start: int, end: int, factor: float) -> None:

@@ -75,12 +75,8 @@ class HouseholdPopulation(Population):
             return min(lognormal(p.pipe_loss_median, 1.0, u), value)
         if kind == "roof_collapse":
             return value * min(lognormal(p.roof_loss_median_ratio, 0.6, u), 1.0)
-        if kind == "flood":
-            ratio = float(vul.building_flood_ratio(self.water_peak_cm(i, hour), commercial=False))
-            return value * min(max(ratio, 0.01) * lognormal(1.0, 0.4, u), 1.0)
-        if kind == "wind":
-            f = float(vul.wind_vulnerability(self.world.hazard.wind_ms[int(self.region[i]), hour]))
-            return value * min(max(f, 0.005) * lognormal(1.0, 0.8, u), 1.0)
+        if kind in ("flood", "wind"):
+            return self.building_loss(i, kind, hour, u, value, commercial=False)  # type: ignore[return-value]
         common = self.common_loss(i, kind, hour, u)
         assert common is not None, kind
         return common
