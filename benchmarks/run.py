@@ -94,7 +94,7 @@ def bench_pipeline(path: Path) -> dict:
     sf = load_scenario(path)
     res = simulate(sf, "baseline", 1)
     model = res.model
-    claims = len(model.claims)
+    claims = model.claim_count
     t_ops = model.timings["operation_s"]
     reported = np.sort(res.claims["reported_h"].dropna().to_numpy())
     phone = model.spec.operations.staff["phone"].headcount

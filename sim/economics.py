@@ -34,25 +34,47 @@ if TYPE_CHECKING:
 
 
 def shift_intervals(rec: RunRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(staff id, start, end) of every shift, from SHIFT_START/SHIFT_END events (open ones end at the horizon)."""
+    """(staff id, start, end) of every shift, from SHIFT_START/SHIFT_END events (open ones end at the horizon).
+
+    Each end closes its person's pending start (an end with none pending is ignored; a second start replaces
+    the first). Shifts come in the order of their ends, then the open ones in the order they opened (the order
+    a walk through the log would give them; sums over them are then the same to the last bit). Vectorised: a
+    million-claim run has millions of shifts."""
     ev = rec.events
-    on = ev["code"] == int(Ev.SHIFT_START)
-    off = ev["code"] == int(Ev.SHIFT_END)
-    sid, t0, t1 = [], [], []
-    starts: dict[int, float] = {}
-    both = on | off
-    for s, t, is_on in zip(ev["staff_id"][both], ev["t_h"][both], on[both], strict=True):
-        if is_on:
-            starts[int(s)] = float(t)
-        elif int(s) in starts:
-            sid.append(int(s))
-            t0.append(starts.pop(int(s)))
-            t1.append(float(t))
-    for s, t in starts.items():
-        sid.append(s)
-        t0.append(t)
-        t1.append(rec.horizon_h)
-    return np.asarray(sid, dtype=np.int64), np.asarray(t0, dtype=float), np.asarray(t1, dtype=float)
+    code = ev["code"]
+    both = np.flatnonzero((code == int(Ev.SHIFT_START)) | (code == int(Ev.SHIFT_END)))
+    if not len(both):
+        empty = np.zeros(0)
+        return empty.astype(np.int64), empty, empty.copy()
+    s = ev["staff_id"][both].astype(np.int64)
+    t = ev["t_h"][both].astype(float)
+    is_on = code[both] == int(Ev.SHIFT_START)
+    order = np.lexsort((np.arange(len(s)), s))          # by person, then as logged
+    s_o, on_o = s[order], is_on[order]
+    same_prev = np.zeros(len(order), dtype=bool)
+    same_prev[1:] = s_o[1:] == s_o[:-1]
+    # an end closes a shift when the person's previous event is a start
+    closes = ~on_o & same_prev & np.roll(on_o, 1)
+    end_pos = order[closes]
+    start_pos = order[np.flatnonzero(closes) - 1]
+    # open at the horizon: a person whose last event is a start; it opened (for the order) at the first start
+    # of that final run of starts
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = s_o[:-1] != s_o[1:]
+    open_last = np.flatnonzero(last & on_o)
+    first_of_run = open_last.copy()
+    for k in range(len(first_of_run)):  # runs of starts without an end are rare and short
+        j = first_of_run[k]
+        while j > 0 and same_prev[j] and on_o[j - 1]:
+            j -= 1
+        first_of_run[k] = j
+    by_opening = np.argsort(order[first_of_run], kind="stable")
+    open_pos = order[open_last][by_opening]
+    by_end = np.argsort(end_pos, kind="stable")
+    sid = np.concatenate((s[end_pos[by_end]], s[open_pos]))
+    t0 = np.concatenate((t[start_pos[by_end]], t[open_pos]))
+    t1 = np.concatenate((t[end_pos[by_end]], np.full(len(open_pos), float(rec.horizon_h))))
+    return sid, t0, t1
 
 
 def window_hours(t0: np.ndarray, t1: np.ndarray, start_h: float, end_h: float, clock_offset_h: float) -> np.ndarray:
@@ -72,14 +94,30 @@ def window_hours(t0: np.ndarray, t1: np.ndarray, start_h: float, end_h: float, c
     return out
 
 
-def _day_hours(sid: np.ndarray, t0: np.ndarray, t1: np.ndarray, n_staff: int, horizon: float,
-               clock_offset_h: float) -> np.ndarray:
-    """Hours each person worked on each clock day (day 0 is the scenario's start date)."""
+def day_hours(sid: np.ndarray, t0: np.ndarray, t1: np.ndarray, n_staff: int, horizon: float,
+              clock_offset_h: float) -> np.ndarray:
+    """Hours each person worked on each clock day (day 0 is the scenario's start date), from their shifts.
+
+    Each shift's hours are added day by day in the order of the shifts (the same sums, to the last bit, as
+    adding the shifts one after the other)."""
     n_days = int(math.ceil((horizon + clock_offset_h) / 24.0)) + 1
     edges = np.arange(n_days + 1) * 24.0 - clock_offset_h
     out = np.zeros((n_staff, n_days))
-    for s, a, b in zip(sid, t0, t1, strict=True):
-        out[s] += np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, None)
+    if not len(sid):
+        return out
+    first = np.clip(np.floor((t0 + clock_offset_h) / 24.0).astype(np.int64), 0, n_days - 1)
+    last = np.clip(np.floor((t1 + clock_offset_h) / 24.0).astype(np.int64), 0, n_days - 1)
+    span = np.maximum(last - first, 0) + 1
+    rows, days, hours, keys = [], [], [], []
+    for k in range(int(span.max())):
+        m = np.flatnonzero(span > k)
+        day = first[m] + k
+        rows.append(sid[m])
+        days.append(day)
+        hours.append(np.clip(np.minimum(edges[day + 1], t1[m]) - np.maximum(edges[day], t0[m]), 0.0, None))
+        keys.append(m * (int(span.max()) + 1) + k)
+    order = np.argsort(np.concatenate(keys), kind="stable")
+    np.add.at(out, (np.concatenate(rows)[order], np.concatenate(days)[order]), np.concatenate(hours)[order])
     return out
 
 
@@ -101,7 +139,7 @@ def economics(rec: RunRecord, claims: pd.DataFrame, scenario: Scenario, staff_co
     # rest-day and holiday premium: the day's hours at the day's factor, instead of regular plus overtime pay
     rest = 0.0
     if (costs.rest_day_factor > 1 or costs.holiday_factor > 1) and len(sid):
-        days = _day_hours(sid, t0, t1, len(staff), rec.horizon_h, rec.clock_offset_h)
+        days = day_hours(sid, t0, t1, len(staff), rec.horizon_h, rec.clock_offset_h)
         first = scenario.start.date()
         factor = np.ones(days.shape[1])
         for k in range(days.shape[1]):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.economics import economics
+from sim.economics import day_hours, economics, shift_intervals
 from sim.ops.log import CLOSING, JOB_ENDS, JOB_STARTS, SURVEY_REINSPECTION, Ev, RunRecord
 from sim.stages import backlog_by_stage, progress, stage_intervals
 from sim.stats import censored_quantiles
@@ -169,29 +169,13 @@ def staff_figures(rec: RunRecord) -> dict[str, Any]:
                 "overtime_hours": 0.0, "cost": {"staff": 0.0, "overtime_premium": 0.0, "partner_fees": 0.0,
                                                 "by_role": {role: 0.0 for role in ROLES}, "total": 0.0}}
     sid = ev["staff_id"]
-    on = ev["code"] == int(Ev.SHIFT_START)
-    off = ev["code"] == int(Ev.SHIFT_END)
     n_staff = len(staff)
-    # Pair each shift start with the next end of the same person (or the horizon), then count the
-    # hours worked on each clock day: overtime is what a day holds beyond the standard day.
-    n_days = int(math.ceil((horizon + rec.clock_offset_h) / 24.0)) + 1
-    day_hours = np.zeros((n_staff, n_days))
-    day_edges = np.arange(n_days + 1) * 24.0 - rec.clock_offset_h
-
-    def worked(s: int, t0: float, t1: float) -> None:
-        day_hours[s] += np.clip(np.minimum(day_edges[1:], t1) - np.maximum(day_edges[:-1], t0), 0.0, None)
-
-    starts: dict[int, float] = {}
-    for s, t, is_on in zip(sid[on | off], ev["t_h"][on | off], on[on | off], strict=True):
-        if is_on:
-            starts[int(s)] = float(t)
-        else:
-            worked(int(s), starts.pop(int(s)), float(t))
-    for s, t0 in starts.items():
-        worked(s, t0, horizon)
-    shift_hours = day_hours.sum(axis=1)
+    # Each shift start paired with the next end of the same person (or the horizon); the hours worked on each
+    # clock day: overtime is what a day holds beyond the standard day.
+    worked = day_hours(*shift_intervals(rec), n_staff, horizon, rec.clock_offset_h)
+    shift_hours = worked.sum(axis=1)
     std = staff["standard_hours_per_day"].to_numpy()
-    overtime_hours = np.clip(day_hours - std[:, None], 0.0, None).sum(axis=1)
+    overtime_hours = np.clip(worked - std[:, None], 0.0, None).sum(axis=1)
     # Busy time: job start and end events carry the staff id.
     busy = np.zeros(n_staff)
     start_codes = [int(c) for c in JOB_STARTS]

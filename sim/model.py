@@ -202,10 +202,29 @@ class ClaimsModel(mesa.Model):
             "fee_per_job": [roles[s.role].fee_per_job for s in self.ops.staff],
         })
         # Incidents are logged when drawn, at their time within the hour; nothing later than now counts.
+        claims = claims[claims["incident_h"] <= self.time].reset_index(drop=True)
+        if release:
+            self._shed()
         events = self.log.ordered(float(self.time), release)
         self.released = release
-        return RunRecord(events, claims[claims["incident_h"] <= self.time]
-                         .reset_index(drop=True), staff, float(self.time), tuple(rids), self._clock_offset_h)
+        return RunRecord(events, claims, staff, float(self.time), tuple(rids), self._clock_offset_h)
+
+    @property
+    def claim_count(self) -> int:
+        """Claims made so far (still known once `record(release=True)` has let go of the claims themselves)."""
+        return self._claim_count if self.released else len(self.claims)
+
+    def _shed(self) -> None:
+        """The run is over and its claims are in a table: let go of what only running it needed (each claim's
+        object and open story, the SimPy operation, the policyholders and their agents) before the event log is
+        sorted and the figures are made. Kept: the scenario, hazard, clock, hourly series and timings."""
+        self._claim_count = len(self.claims)
+        self.claims = []
+        self.remove_all_agents()
+        self.populations = {}
+        self.ops = None  # type: ignore[assignment]
+        self.env = None  # type: ignore[assignment]
+        gc.collect()
 
     # ------------------------------------------------------------------ hourly series
 

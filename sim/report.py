@@ -49,7 +49,11 @@ def _storm(result: RunResult, path: Path) -> None:
     axes[0].set_ylabel("snow cm/h + ice mm/h\n+ rain cm/h")
     axes[0].legend(loc="upper right", fontsize=8)
     axes[1].set_ylabel("temperature (°C)")
-    axes[2].bar(s["hour"], s["incidents"], width=1.0, alpha=0.5, label="incidents")
+    # the hourly incidents as one filled outline (the bars of a long run, one patch each, cost seconds to draw)
+    hours = s["hour"].to_numpy(dtype=float)
+    if len(hours):
+        axes[2].stairs(s["incidents"].to_numpy(dtype=float), np.append(hours, hours[-1] + 1.0) - 0.5, fill=True,
+                       alpha=0.5, label="incidents")
     axes[2].step(s["hour"], s["reports"], where="mid", color="C3", label="reports")
     axes[2].set_ylabel("per hour")
     axes[2].set_xlabel("hours since scenario start")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import SMALL
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import economics
 from sim.execution import RunSpec, run_replication
 from sim.figures import figure
+from sim.ops.log import Ev, RunRecord
 from sim.scenario import load_scenario
 from sim.scenario.costs import Costs
 
@@ -108,3 +112,42 @@ def test_money_figures_are_declared_once_with_their_direction() -> None:
         f = figure(name)
         assert f.unit == "money" and f.better == "lower"
     assert figure("economics.operating_cost") is figure("cost")
+
+
+def _walk_shifts(events: list[tuple[int, float, bool]], horizon: float) -> list[tuple[int, float, float]]:
+    """The plain walk through the log that economics.shift_intervals vectorises (the reference)."""
+    out, starts = [], {}
+    for s, t, on in events:
+        if on:
+            starts[s] = t
+        elif s in starts:
+            out.append((s, starts.pop(s), t))
+    return out + [(s, t, horizon) for s, t in starts.items()]
+
+
+def _walk_days(shifts: list[tuple[int, float, float]], n_staff: int, horizon: float, offset: float) -> np.ndarray:
+    n_days = int(np.ceil((horizon + offset) / 24.0)) + 1
+    edges = np.arange(n_days + 1) * 24.0 - offset
+    out = np.zeros((n_staff, n_days))
+    for s, a, b in shifts:
+        out[s] += np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, None)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.floats(0, 1), st.booleans()), max_size=60),
+       st.sampled_from([0.0, 6.0, 13.5]))
+def test_shift_pairing_and_day_hours_match_a_walk_through_the_log(raw, offset) -> None:
+    # events in time order, with ends that close nothing and starts that replace a pending start
+    horizon = 120.0
+    times = np.cumsum([gap * 9.0 for _, gap, _ in raw]).tolist()
+    events = [(s, t, on) for (s, _, on), t in zip(raw, times, strict=True) if t < horizon]
+    ev = {"code": np.array([int(Ev.SHIFT_START if on else Ev.SHIFT_END) for _, _, on in events], dtype=np.int16),
+          "staff_id": np.array([s for s, _, _ in events], dtype=np.int32),
+          "t_h": np.array([t for _, t, _ in events], dtype=float)}
+    rec = RunRecord(ev, pd.DataFrame(), pd.DataFrame(), horizon, ("r",), offset)
+    sid, t0, t1 = economics.shift_intervals(rec)
+    want = _walk_shifts(events, horizon)
+    assert list(zip(sid.tolist(), t0.tolist(), t1.tolist(), strict=True)) == want  # same shifts, same order
+    got_days = economics.day_hours(sid, t0, t1, 5, horizon, offset)
+    assert np.array_equal(got_days, _walk_days(want, 5, horizon, offset))  # the same sums, bit for bit

@@ -163,7 +163,7 @@ def check_run(r, horizon: float) -> None:
     n = len(c)
     # every incident is one claim: ids 0..n-1, none lost or duplicated
     assert list(c["claim_id"]) == list(range(n))
-    assert n == len(r.model.claims)
+    assert n == r.model.claim_count
     logged = np.unique(r.events["claim_id"][r.events["claim_id"] >= 0])
     assert set(logged.tolist()) <= set(range(n))
     incident_events = r.events["claim_id"][r.events["code"] == 0]

@@ -76,7 +76,7 @@ def run(
 
         def show(model: ClaimsModel) -> None:
             when = scenario.start + timedelta(hours=model.hour)
-            bar.update(task, completed=model.hour, claims=f"{len(model.claims):,}",
+            bar.update(task, completed=model.hour, claims=f"{model.claim_count:,}",
                        when=f"{when:%d %b %H:%M} (h {model.hour}/{horizon})")
 
         result = runner.simulate(sf, plan, seed, hours, watch=show, release=True)

@@ -55,7 +55,7 @@ def measure_phone(c: int, lam: float, mu: float, patience_h: float | None, seed:
     model, lam_exact = _stationary_model(overrides, lam, seed, hours)
     model.run()
     ev = model.record().events
-    n = len(model.claims)
+    n = model.claim_count
     placed = metrics._first(ev, n, Ev.CALL_PLACED)
     answered = metrics._first(ev, n, Ev.CALL_ANSWERED)
     abandoned = metrics._first(ev, n, Ev.CALL_ABANDONED)
@@ -92,7 +92,7 @@ def measure_survey(kind: str, c: int, slots: int, lam: float, mu: float, seed: i
     model, lam_exact = _stationary_model(overrides, lam, seed, hours)
     model.run()
     ev = model.record().events
-    n = len(model.claims)
+    n = model.claim_count
     queued = metrics._first(ev, n, Ev.QUEUED, 2)
     started = metrics._first(ev, n, Ev.SURVEY_START)
     window = (queued >= warmup_h) & (queued < warmup_h + measure_h)

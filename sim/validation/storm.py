@@ -70,7 +70,7 @@ def measure_infinite_server(seed: int, hours: int, staff: int) -> dict[str, Any]
     per_hour = int(round(1 / dt))
     theory_n = [float(conv[int(t) * per_hour - 1]) for t in t_eval]
     ev = model.record().events
-    n = len(model.claims)
+    n = model.claim_count
     ans = ev["code"] == int(Ev.CALL_ANSWERED)
     end = ev["code"] == int(Ev.CALL_ENDED)
     placed = ev["code"] == int(Ev.CALL_PLACED)
