@@ -87,17 +87,24 @@ def collect(model: ClaimsModel, file: ScenarioFile, started: float | None = None
 
 def _events_table(ev: dict[str, Any]) -> pa.Table:
     # the event names as a dictionary column built from the codes (no Python string per event)
-    codes = np.asarray(ev["code"], dtype=np.int32)
-    used, first, indices = np.unique(codes, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")   # the dictionary in order of first appearance, as dictionary_encode
-    rank = np.empty(len(used), dtype=np.int32)
-    rank[by_first] = np.arange(len(used), dtype=np.int32)
-    names = [Ev(int(c)).name.lower() for c in used[by_first]]
+    # (the codes are small numbers: a lookup table, not a sort of tens of millions of them)
+    codes = np.asarray(ev["code"])
+    order: list[int] = []        # the codes in order of first appearance, as dictionary_encode would give them
+    seen: set[int] = set()
+    for a in range(0, len(codes), 1 << 20):
+        chunk = codes[a:a + (1 << 20)]
+        new = [int(c) for c in np.flatnonzero(np.bincount(chunk.astype(np.intp))) if int(c) not in seen]
+        new.sort(key=lambda c: int(np.argmax(chunk == c)))
+        order += new
+        seen.update(new)
+    lookup = np.zeros(max(order, default=0) + 1, dtype=np.int32)
+    lookup[order] = np.arange(len(order), dtype=np.int32)
+    names = [Ev(c).name.lower() for c in order]
     return pa.table({
         "seq": pa.array(np.arange(len(codes), dtype=np.int64)),
         "t_h": ev["t_h"],
         "claim_id": ev["claim_id"],
-        "event": pa.DictionaryArray.from_arrays(pa.array(rank[indices], pa.int32()), pa.array(names, pa.string())),
+        "event": pa.DictionaryArray.from_arrays(pa.array(lookup[codes], pa.int32()), pa.array(names, pa.string())),
         "staff_id": ev["staff_id"],
         "value": ev["value"],
     })
