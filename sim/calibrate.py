@@ -208,13 +208,21 @@ def simulated(points: list[Point], tables: list[dict[str, Any]], scale: float) -
     return out
 
 
-def loss(points: list[Point], sims: np.ndarray) -> float:
-    """Mean squared error in percentage points (counts: relative error in percent) over the points."""
+OBJECTIVES = ("rmse", "worst")
+
+
+def loss(points: list[Point], sims: np.ndarray, objective: str = "rmse") -> float:
+    """What the search minimises. `rmse`: the mean squared error in percentage points (counts: relative error in
+    percent) over the points. `worst`: the largest miss, in points (for a fit that must hold every point within
+    a tolerance), with a hundredth of the root mean square error to rank candidates of equal worst miss."""
     obs = np.array([p.value for p in points])
     mean = np.nanmean(sims, axis=0)
     err = np.where(obs > 1, (mean - obs) / np.maximum(obs, 1) * 100, (mean - obs) * 100)
     err = np.where(np.isnan(err), 100.0, err)  # a point the run cannot show counts as a miss
-    return float(np.mean(err**2))
+    mse = float(np.mean(err**2))
+    if objective == "worst":
+        return float(np.max(np.abs(err))) + 0.01 * math.sqrt(mse)
+    return mse
 
 
 def fit_table(points: list[Point], sims: np.ndarray) -> pd.DataFrame:
@@ -261,10 +269,11 @@ class Setup:
     seed: int
     hours: int | None
     days: list[float]
+    objective: str = "rmse"                # what the search minimises (loss)
 
 
 def make_setup(sf: ScenarioFile, plan: str, points: list[Point], param_texts: list[str], reps: int, seed: int | None,
-               scale: float, hours: int | None) -> Setup:
+               scale: float, hours: int | None, objective: str = "rmse") -> Setup:
     """Check everything before the first run: plan, parameters, scale."""
     from sim.scenario.scale import scale_overrides
 
@@ -281,9 +290,11 @@ def make_setup(sf: ScenarioFile, plan: str, points: list[Point], param_texts: li
     if scenario.day0_h + 24 * last > (hours or scenario.duration_h):
         raise InputError(f"the observed points reach day {last:g}, past the end of the run: run longer or drop "
                          "them", key_path="--hours")
+    if objective not in OBJECTIVES:
+        raise InputError(f"the objective is one of {', '.join(OBJECTIVES)}", key_path="--objective")
     days = sorted({p.day for p in points})
     return Setup(str(sf.path), plan, points, params, base, scaled, scale, reps,
-                 scenario.seed if seed is None else seed, hours, days)
+                 scenario.seed if seed is None else seed, hours, days, objective)
 
 
 def _exists(base: dict[str, Any], text: str) -> bool:
@@ -333,15 +344,18 @@ def search(setup: Setup, points: list[Point], budget: int, engine: Any = None, w
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 raise InputError(f"a calibration run failed: {failed[0].line()}")
             sims = simulated(points, [r["progress"] for r in chunk], setup.scale)
-            value = loss(points, sims)
+            value = loss(points, sims, setup.objective)
             trial.set_user_attr("sims", sims.tolist())
+            trial.set_user_attr("mse", loss(points, sims))
             study.tell(trial, value)
             best_sims[trial.number] = sims
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if progress:
             progress(len(done), budget)
     best = study.best_trial
-    trials = [({p.name: t.params[p.name] for p in setup.params}, float(t.value)) for t in done]
+    # (each trial with its mean squared error, whatever the objective: the uncertainty weighs trials by it)
+    trials = [({p.name: t.params[p.name] for p in setup.params}, float(t.user_attrs.get("mse", t.value)))
+              for t in done]
     sims = np.array(best.user_attrs["sims"], dtype=float)
     return Fit(setup.params, {p.name: best.params[p.name] for p in setup.params}, float(best.value), trials, sims)
 
@@ -413,7 +427,8 @@ def calibrate(setup: Setup, budget: int, engine: Any = None, workers: int = 1, s
 
     tag = hashlib.sha256(json.dumps([setup.scenario, setup.plan, [p.__dict__ for p in points],
                                      [p.name for p in setup.params], [(p.low, p.high) for p in setup.params],
-                                     setup.scale, setup.reps, setup.seed, setup.hours], default=str)
+                                     setup.scale, setup.reps, setup.seed, setup.hours, setup.objective],
+                                    default=str)
                          .encode()).hexdigest()[:12]
     if out_of_sample and early and late:
         k = max(4, budget // 2)

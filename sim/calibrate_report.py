@@ -61,10 +61,14 @@ def plot(table: pd.DataFrame, title: str) -> bytes:
     return buf.getvalue()
 
 
+OBJECTIVE_TEXT = {"rmse": "minimising the root mean square error", "worst": "minimising the largest miss"}
+
+
 def report(summary: dict[str, Any], table: pd.DataFrame, params: pd.DataFrame, oos: pd.DataFrame | None) -> str:
     lines = [f"# Calibration: {summary['scenario']} (plan `{summary['plan']}`) to `{summary['observed']}`", "",
              f"<!-- {SIGNATURE} calibrate -->", "",
-             f"{summary['candidates']} candidates searched with Optuna's TPE sampler, each on the same "
+             f"{summary['candidates']} candidates searched with Optuna's TPE sampler "
+             f"({OBJECTIVE_TEXT[summary.get('objective', 'rmse')]}), each on the same "
              f"{summary['reps']} seeds (common random numbers), at scale {summary['scale']:g} of the portfolio "
              f"and staff. Fit: root mean square error **{summary['rmse_pp']:.1f} percentage points**; largest "
              f"miss {summary['max_error_pp']:.1f} points; {summary['within_5pp']} of {len(table)} points within "

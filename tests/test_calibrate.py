@@ -115,3 +115,15 @@ def test_calibrate_finds_a_known_documents_delay_and_writes_a_plan_the_other_com
     assert max(abs(float(r["observed"]) - float(r["simulated"])) for r in fitted) < 0.05
     checked = cli("check", YINCHUAN, "--plans-file", out / "calibrated.yaml")
     assert checked.code == 0, checked.err
+
+
+def test_the_worst_objective_ranks_by_the_largest_miss_and_rmse_by_the_mean_square() -> None:
+    points = [cal.Point(d, "closed", "all", 0.5, i) for i, d in enumerate((1.0, 2.0, 3.0, 4.0))]
+    spread = np.array([[0.53, 0.47, 0.53, 0.47]])    # every point 3 off
+    one_big = np.array([[0.5, 0.5, 0.5, 0.555]])     # one point 5.5 off, the rest exact
+    assert cal.loss(points, one_big) < cal.loss(points, spread)   # mean square: 7.6 against 9
+    assert cal.loss(points, spread, "worst") < cal.loss(points, one_big, "worst")
+    assert cal.loss(points, spread, "worst") == pytest.approx(3.0 + 0.01 * 3.0)
+    with pytest.raises(InputError, match="objective") as err:
+        cal.make_setup(load_scenario(YINCHUAN), "baseline", points, [], 1, None, 1.0, None, "median")
+    assert err.value.key_path == "--objective"

@@ -39,6 +39,9 @@ def calibrate(
                                                 "points alone and predict the later ones.")] = True,
     fit_until_day: Annotated[float | None, typer.Option(help="Out-of-sample split: fit the points up to this day "
                                                               "(default: the middle observed day).")] = None,
+    objective: Annotated[str, typer.Option(help="What the search minimises: rmse (the root mean square error "
+                                                 "over the points) or worst (the largest miss: for a fit that "
+                                                 "must hold every point within a tolerance).")] = "rmse",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     executor: ExecutorOpt = "local",
     scheduler: SchedulerOpt = None,
@@ -53,7 +56,7 @@ def calibrate(
     sf = _load(file)
     try:
         points = cal.read_observed(observed)
-        setup = cal.make_setup(sf, plan, points, list(param or []), reps, seed, scale, hours)
+        setup = cal.make_setup(sf, plan, points, list(param or []), reps, seed, scale, hours, objective)
         check_output_dir(out, force)
     except InputError as err:
         _fail(err)
@@ -73,7 +76,7 @@ def calibrate(
     table, params = res["table"], res["params"]
     summary = {
         "scenario": sf.name, "scenario_file": str(file), "plan": plan, "observed": str(observed),
-        "scale": scale, "reps": reps, "candidates": budget, "seed": setup.seed,
+        "scale": scale, "reps": reps, "candidates": budget, "seed": setup.seed, "objective": objective,
         "rmse_pp": float(np.sqrt(np.mean(table["error_pp"] ** 2))),
         "max_error_pp": float(table["error_pp"].abs().max()),
         "within_5pp": int((table["error_pp"].abs() <= 5).sum()),
