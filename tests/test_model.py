@@ -419,3 +419,19 @@ def test_prepayment_comes_before_the_final_payment() -> None:
     assert len(both) > 10
     late = both[both["prepayment_h"] > both["paid_h"]]
     assert late.empty, late[["claim_id", "surveyed_h", "paid_h", "prepayment_h"]].to_string()
+
+
+def test_a_released_run_keeps_its_figures_and_lets_go_of_the_operation(small_file) -> None:
+    from sim import runner
+
+    kept = runner.simulate(small_file, hours=30)
+    released = runner.simulate(small_file, hours=30, release=True)
+    # the same figures and tables, whether or not the run let go of its claims and operation
+    assert released.summary["figures"] == kept.summary["figures"]
+    pd.testing.assert_frame_equal(released.claims, kept.claims)
+    pd.testing.assert_frame_equal(released.events.to_pandas(), kept.events.to_pandas())
+    m = released.model
+    assert m.claim_count == len(kept.model.claims) > 0
+    assert m.claims == [] and m.ops is None and m.env is None and m.populations == {} and len(m.agents) == 0
+    with pytest.raises(RuntimeError, match="released"):
+        m.record()
