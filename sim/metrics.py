@@ -271,11 +271,13 @@ def figures(rec: RunRecord, claims: pd.DataFrame, backlog: pd.DataFrame, scenari
     dur = np.where(np.isnan(exit_h), rec.horizon_h, exit_h)[r] - claims["reported_h"].to_numpy()[r]
     obs = settled.to_numpy()[r]
 
+    settled_np = settled.to_numpy()
+    settled_latency = pd.Series(latency[settled_np])
+
     def by(column: str) -> dict[str, Any]:
-        out = {}
-        for key, grp in claims[settled].groupby(column):
-            out[str(key)] = _summary((grp["settled_h"] - grp["reported_h"]).to_numpy())
-        return out
+        # the latencies grouped by the column's values (not a copy of every column of the settled claims)
+        keys = claims[column].to_numpy()[settled_np]
+        return {str(key): _summary(grp.to_numpy()) for key, grp in settled_latency.groupby(keys)}
 
     peak_idx = int(backlog["backlog_open"].to_numpy().argmax()) if len(backlog) else 0
     peak = int(backlog["backlog_open"].iloc[peak_idx]) if len(backlog) else 0
