@@ -51,8 +51,17 @@ def stage_intervals(ev: dict[str, np.ndarray], horizon: float) -> pd.DataFrame:
     same = c[1:] == c[:-1]
     left[:-1][same] = t[1:][same]
     del same
+    # each column cut to the stays and its full version let go at once (a million claims: ~10 M moves)
     stay = s >= 0
-    return pd.DataFrame({"claim_id": c[stay], "stage": s[stay], "entered": t[stay], "left": left[stay]})
+    out = {"claim_id": c[stay]}
+    del c
+    out["stage"] = s[stay]
+    del s
+    out["entered"] = t[stay]
+    del t
+    out["left"] = left[stay]
+    del left
+    return pd.DataFrame(out, copy=False)
 
 
 def occupancy(entered: np.ndarray, left: np.ndarray, grid: np.ndarray) -> np.ndarray:
