@@ -31,18 +31,21 @@ from sim.scenario.spec import staff_total
 # changes and paste them here). Peak memory is the resident set (ru_maxrss) of a fresh process that runs
 # and writes one run; times are wall seconds of the same runs. Fitted by least squares on runs that vary
 # one size at a time (jointly, on relative errors, slopes non-negative).
-# Last measured: 2026-12-04, 2 cores (Intel Xeon), 24 GiB, Python 3.12.1, SimPy 4.1.2, Mesa 3.5.1: 13 runs
-# from 257 to 517 MB and 2 to 28 s, each fitted within 10% (memory) and 20% (time).
-BASE_BYTES = 265_000_000              # interpreter, numpy/pandas/pyarrow/matplotlib, a small run written
-BYTES_PER_POLICYHOLDER = 48           # attribute columns and at-risk flags of one policyholder
-BYTES_PER_CLAIM = 6_000               # the claim object, its SimPy process, event log rows, tables, parquet
-BYTES_PER_REGION_HOUR = 665           # hazard arrays and the hourly series of one region
-BYTES_PER_STAFF = 4_200               # a staff member's SimPy process and roster
-BASE_SECONDS = 1.8                    # imports, a tiny run written (plots, parquet)
-SECONDS_PER_POLICYHOLDER_HOUR = 1.45e-8  # the vectorised hourly draw, per policyholder
-SECONDS_PER_CLAIM = 2.9e-4            # a claim's whole life through the operation, and its rows
-SECONDS_PER_REGION_HOUR = 7.9e-5      # hazard response and the hourly series, per region
-SECONDS_PER_STAFF_HOUR = 5.4e-6       # rosters and job pulls of one staff member
+# Last measured: 2026-12-04 21:30, 2 cores (Intel Xeon), 24 GiB, Python 3.12.1, SimPy 4.1.2, Mesa 3.5.1 (`--quick`:
+# 9 runs from 260 to 433 MB and 3 to 9 s, each fitted within 3%). BYTES_PER_CLAIM is the exception: small runs
+# fit 6,400 bytes a claim, but a claim costs less at catastrophe size, where the estimate matters: 3,100 is the
+# million-claim flood's (scenarios/national-flood-1m.yaml: 3,616 MiB measured, 3.9 GB estimated; small runs are
+# then estimated up to ~15% low).
+BASE_BYTES = 262_000_000              # interpreter, numpy/pandas/pyarrow/matplotlib, a small run written
+BYTES_PER_POLICYHOLDER = 67           # attribute columns and at-risk flags of one policyholder
+BYTES_PER_CLAIM = 3_100               # the claim object, its SimPy process, event log rows, tables, parquet
+BYTES_PER_REGION_HOUR = 868           # hazard arrays and the hourly series of one region
+BYTES_PER_STAFF = 3_245               # a staff member's SimPy process and roster
+BASE_SECONDS = 2.75                   # imports, a tiny run written (plots, parquet)
+SECONDS_PER_POLICYHOLDER_HOUR = 1.13e-8  # the vectorised hourly draw, per policyholder
+SECONDS_PER_CLAIM = 1.17e-4           # a claim's whole life through the operation, and its rows
+SECONDS_PER_REGION_HOUR = 2.83e-5     # hazard response and the hourly series, per region
+SECONDS_PER_STAFF_HOUR = 8.3e-7       # rosters and job pulls of one staff member
 SAMPLE = 2_000                        # policyholders per region and population followed for the claims
 MAX_POINTS = 1_000                    # hours evaluated at most (a longer run is sampled every k-th hour)
 # ----------------------------------------------------------------------------------------------
