@@ -33,8 +33,9 @@ class ClaimsModel(mesa.Model):
     """The world and the operation for one scenario, plan and seed.
 
     Drive it from outside with `step()` (one hour), `run_for(n)`, `run_until(t)` or `run()`;
-    read it with `spec` (the resolved scenario), `hour`, `claims`, `log`, `snapshot` (queues and
-    staff at the end of the last hour), `record()` and `datacollector`.
+    read it with `spec` (the resolved scenario), `hour`, `claims`, `claim_count`, `log`, `snapshot` (queues and
+    staff at the end of the last hour), `record()` and `datacollector`. After `record(release=True)` only the
+    scenario, hazard, clock, `claim_count`, timings and hourly series remain (a finished run's last reading).
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None, hours: int | None = None) -> None:
