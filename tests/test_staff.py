@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import simpy
 from helpers import build, minimal_doc, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.economics import day_hours, shift_intervals
 from sim.ops.claim import Claim
-from sim.ops.log import Ev, EventLog
+from sim.ops.log import Ev, EventLog, RunRecord
 from sim.ops.queues import Job, WorkQueue
 from sim.ops.staff import Roster, StaffMember, rosters_for, split_by_share, working_headcount
 from sim.scenario import RosterSpec, StaffRole
@@ -62,6 +64,10 @@ def test_on_duty_matches_clock_arithmetic(start_q: int, length_q: int, offset_q:
     clock_since_start = (t + offset - start) % 24
     assert r.on_duty(t) == (clock_since_start < length)
     w_start, w_end = r.window(t)
+    if length == 24:  # around the clock: one shift for the whole run
+        assert r.around_the_clock and (w_start, w_end) == (-np.inf, np.inf)
+        return
+    assert not r.around_the_clock
     assert w_end - w_start == length
     assert w_end > t
     assert w_start - t < 24
@@ -189,6 +195,33 @@ def test_staff_member_serves_only_on_shift() -> None:
     for s, e in zip(shift_starts, shift_ends, strict=False):
         assert e >= s + 9
         assert e < s + 9 + 1.5 + 1e-9  # overrun at most one job
+
+
+def test_around_the_clock_staff_clock_in_once_and_serve_across_midnight() -> None:
+    """A 24-hour roster is one shift with no end: no clocking out and in at every midnight (a catastrophe's
+    thousands of tow and repair partners would log two rows and wake twice a day each), the same hours a day."""
+    w = World()
+    member = StaffMember(w.env, w.log, 0, "assessment", "all", Roster(0, 24, 6.5), w.queue)
+    for a in np.arange(0.3, 96, 1.7):
+        w.submit(float(a), 1.1)   # jobs run across every midnight
+    w.env.run(until=120)
+    codes = list(w.log.code)
+    assert codes.count(Ev.SHIFT_START) == 1 and codes.count(Ev.SHIFT_END) == 0
+    assert member.on_shift and w.queue.on_duty == 1
+    starts, ends = w.times(Ev.ASSESSMENT_START), w.times(Ev.ASSESSMENT_END)
+    assert len(starts) == len(ends) == len(np.arange(0.3, 96, 1.7))
+    assert all(abs(ends[i] - starts[i] - 1.1) < 1e-9 for i in starts)
+    # a job handed over at midnight is served at once (no hand-back to the queue at a shift's end)
+    assert all(starts[i] == pytest.approx(a) for i, a in enumerate(np.arange(0.3, 96, 1.7)))
+    rec = RunRecord(w.log.arrays(), pd.DataFrame(), pd.DataFrame(), horizon_h=120.0, region_ids=("all",),
+                    clock_offset_h=6.5)
+    hours = day_hours(*shift_intervals(rec), 1, 120.0, 6.5)
+    # every clock day the run covers: 24 hours, except the part-days at either end (the run starts at 06:30)
+    assert hours.sum() == pytest.approx(120.0)
+    assert np.allclose(hours[0, 1:5], 24.0) and hours[0, 0] == pytest.approx(17.5)
+    member.retire()
+    w.env.run(until=121)
+    assert list(w.log.code).count(Ev.SHIFT_END) == 1 and not member.on_shift
 
 
 def test_night_staff_serve_across_midnight_with_offset_start() -> None:

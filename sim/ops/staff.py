@@ -26,8 +26,16 @@ class Roster:
     end_h: float
     clock_offset_h: float
 
+    @property
+    def around_the_clock(self) -> bool:
+        """A 24-hour shift: one shift with no end (no clocking out and in again at every midnight)."""
+        return self.end_h - self.start_h >= 24.0
+
     def window(self, now: float) -> tuple[float, float]:
-        """The shift window that contains `now`, or else the next one (simulated hours)."""
+        """The shift window that contains `now`, or else the next one (simulated hours); an around-the-clock
+        roster's window is the whole run."""
+        if self.around_the_clock:
+            return -math.inf, math.inf
         day = math.floor((now + self.clock_offset_h) / 24.0) - 1
         while True:
             start = day * 24.0 + self.start_h - self.clock_offset_h
@@ -161,8 +169,9 @@ class StaffMember:
                     return
             self._clock_in()
             # The shift's end wakes the slot if it is waiting for work; a job handed over at that very instant
-            # goes back to the queue for the next person on shift.
-            self.bell.at(end, env.now).callbacks.append(lambda _e, s=slot: self._wake(s))
+            # goes back to the queue for the next person on shift. (An around-the-clock shift never ends.)
+            if end < math.inf:
+                self.bell.at(end, env.now).callbacks.append(lambda _e, s=slot: self._wake(s))
             queue = self.queue
             while env.now < end and not self.retired:
                 job = queue.pop()
