@@ -355,3 +355,42 @@ def test_queue_length_counts_jobs_still_waiting() -> None:
     assert r.claims["surveyed_h"].notna().all()
     for q in r.model.ops.queues.values():
         assert len(q) == len(q.jobs())
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["put", "put", "put", "pop", "cancel", "requeue", "tick"]),
+                              st.integers(0, 2), st.sampled_from([0.0, 0.0, 0.0, 0.0, 0.5, -1.0])),
+                    max_size=80))
+def test_queue_serves_in_key_order_with_lanes_or_heap(ops: list[tuple[str, int, float]]) -> None:
+    """The queue's first-come lanes (while no job is ranked) and its heap (from the first ranked job on) give
+    the jobs in the order of a plain sort by (priority, rank, time queued, order queued); cancelled jobs are
+    skipped; a job handed back goes to its place."""
+    env = simpy.Environment()
+    q = WorkQueue(env, "test")
+    live: list[Job] = []        # the reference: jobs waiting, sorted by key when one is taken
+    taken: list[Job] = []
+    for n, (op, priority, rank) in enumerate(ops):
+        if op == "put":
+            job = Job(env, claim(n), Ev.ASSESSMENT_START, Ev.ASSESSMENT_END, 1.0)
+            q.put(job, priority, rank)
+            live.append(job)
+        elif op == "pop":
+            got = q.pop()
+            want = min(live, key=lambda j: j.key) if live else None
+            assert got is want
+            if got is not None:
+                live.remove(got)
+                q.taken(got)
+                taken.append(got)
+        elif op == "cancel" and live:
+            job = live.pop(priority % len(live))
+            q.cancel(job)
+        elif op == "requeue" and taken:
+            job = taken.pop()
+            q.waiting += 1   # as if it had never been taken (a job handed over at a shift's end)
+            q.requeue(job)
+            live.append(job)
+        elif op == "tick":
+            env.run(until=env.now + 1)
+        assert len(q) == len(live) == len(q.jobs())
+    assert sorted(q.jobs(), key=lambda j: j.key) == sorted(live, key=lambda j: j.key)

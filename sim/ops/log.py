@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from array import array
 from dataclasses import dataclass
@@ -121,7 +122,9 @@ class EventLog:
             out[name] = view[order]
             del view
             if release:
-                del column[:]
+                # something else may still hold a view of it (a profiler's frame): then it is kept
+                with contextlib.suppress(BufferError):
+                    del column[:]
         out["claim_id"] = out["claim_id"].astype(np.int64)
         return out
 

@@ -1,14 +1,21 @@
 """Prioritised work queues: a job goes straight to a staff member waiting for work, or waits its turn.
 
-A queue keeps its waiting jobs in a heap (lower priority value first, then lower rank, then first come) and
-the staff members waiting for work in the order they began to wait. Handing a job straight to the one who
+A queue serves its waiting jobs lower priority value first, then lower rank, then first come, and keeps the
+staff members waiting for work in the order they began to wait. Handing a job straight to the one who
 waited longest keeps the discipline of a pull queue without a store and a condition per job.
+
+Most queues never rank their jobs (rank 0: first come, first served within a priority): their jobs wait in
+one first-in, first-out lane per priority, already in order, and taking the next one costs nothing; a heap
+(whose every push and pop compares keys, a catastrophe's backlogs hold hundreds of thousands of jobs) is
+used from the first ranked job on (a dispatch rule ordering field surveys by distance), with the same order.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +67,9 @@ class WorkQueue:
         self.env = env
         self.name = name
         self._heap: list[tuple[tuple, Job]] = []
+        self._lanes: dict[int, deque[Job]] = {}   # first come, first served by priority, while nothing is ranked
+        self._priorities: list[int] = []          # the lanes' priorities, in order
+        self._ranked = False                      # a ranked job came: every job waits in the heap from then on
         self._idle: dict[simpy.Event, None] = {}   # staff waiting for work, longest-waiting first
         self._seq = itertools.count()
         self.waiting = 0
@@ -72,7 +82,8 @@ class WorkQueue:
 
     def jobs(self) -> list[Job]:
         """The jobs waiting (cancelled ones left out), in no particular order."""
-        return [job for _, job in self._heap if not job.cancelled]
+        lanes = [job for lane in self._lanes.values() for job in lane if not job.cancelled]
+        return lanes + [job for _, job in self._heap if not job.cancelled]
 
     def put(self, job: Job, priority: int = 0, rank: float = 0.0) -> None:
         """Queue a job: lower `priority` first, then lower `rank` (dispatch order), then first come."""
@@ -80,21 +91,54 @@ class WorkQueue:
         job.key = (priority, rank, self.env.now, next(self._seq))
         self._offer(job)
 
-    def _offer(self, job: Job) -> None:
+    def _offer(self, job: Job, back: bool = False) -> None:
         while self._idle:
             waiter = next(iter(self._idle))
             del self._idle[waiter]
             if not waiter.triggered:
                 waiter.succeed(job)
                 return
-        heapq.heappush(self._heap, (job.key, job))
+        key = job.key
+        if not self._ranked and key[1] != 0.0:
+            self._rank_from_now()
+        if self._ranked:
+            heapq.heappush(self._heap, (key, job))
+            return
+        lane = self._lanes.get(key[0])
+        if lane is None:
+            lane = self._lanes[key[0]] = deque()
+            bisect.insort(self._priorities, key[0])
+        if back:  # its place among the jobs queued since it was handed over (they all came after it)
+            i = 0
+            while i < len(lane) and lane[i].key < key:
+                i += 1
+            lane.insert(i, job)
+        else:
+            lane.append(job)
+
+    def _rank_from_now(self) -> None:
+        """The first ranked job: the lanes' jobs move to the heap (same order: priority, rank 0, first come)."""
+        self._ranked = True
+        for lane in self._lanes.values():
+            self._heap.extend((job.key, job) for job in lane)
+        heapq.heapify(self._heap)
+        self._lanes.clear()
+        self._priorities.clear()
 
     def requeue(self, job: Job) -> None:
         """A job handed over at the instant its taker went off shift: back in its place."""
-        self._offer(job)
+        self._offer(job, back=True)
 
     def pop(self) -> Job | None:
         """The next job still wanted, or None."""
+        if not self._ranked:
+            for priority in self._priorities:
+                lane = self._lanes[priority]
+                while lane:
+                    job = lane.popleft()
+                    if not job.cancelled:
+                        return job
+            return None
         while self._heap:
             _, job = heapq.heappop(self._heap)
             if not job.cancelled:
