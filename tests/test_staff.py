@@ -394,3 +394,20 @@ def test_queue_serves_in_key_order_with_lanes_or_heap(ops: list[tuple[str, int, 
             env.run(until=env.now + 1)
         assert len(q) == len(live) == len(q.jobs())
     assert sorted(q.jobs(), key=lambda j: j.key) == sorted(live, key=lambda j: j.key)
+
+
+@pytest.mark.parametrize("ranked", [False, True])
+def test_jobs_handed_back_return_to_their_places(ranked: bool) -> None:
+    """Two jobs handed over at a shift's end go back ahead of the job queued after them, in their own order."""
+    env = simpy.Environment()
+    q = WorkQueue(env, "test")
+    a, b, c = (Job(env, claim(i), Ev.ASSESSMENT_START, Ev.ASSESSMENT_END, 1.0) for i in range(3))
+    for job in (a, b, c):
+        q.put(job, 1, -0.5 if ranked else 0.0)
+    assert q.pop() is a and q.pop() is b
+    q.taken(a)
+    q.taken(b)
+    q.waiting += 2   # handed back: waiting again
+    q.requeue(a)
+    q.requeue(b)
+    assert [q.pop(), q.pop(), q.pop(), q.pop()] == [a, b, c, None]
