@@ -20,13 +20,14 @@ import pandas as pd
 import simpy
 
 from sim.hazard import HazardField, Terrain, build_hazard, derive, scaled
-from sim.ops.claim import INTAKE_SLOTS, Claim, Slot
+from sim.ops.claim import Claim
 from sim.ops.log import Ev, EventLog, RunRecord
 from sim.ops.operation import Operation
 from sim.populations import POPULATION_CLASSES, Incidents, Population
-from sim.rng import Streams, keyed_uniforms
+from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.vocab import HAZARD_STATE, HAZARD_VARIABLES, ROLES
+from sim.world import ClaimFacts, WorldAhead, claim_facts
 
 
 class ClaimsModel(mesa.Model):
@@ -38,7 +39,8 @@ class ClaimsModel(mesa.Model):
     scenario, hazard, clock, `claim_count`, timings and hourly series remain (a finished run's last reading).
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, hours: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, seed: int | None = None, hours: int | None = None,
+                 world_process: bool = False) -> None:
         seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.spec = scenario  # `Model.scenario` is Mesa's own experiment object
@@ -62,6 +64,10 @@ class ClaimsModel(mesa.Model):
         self.timings = {"world_s": 0.0, "operation_s": 0.0}
         self.snapshot: dict[str, float] = self.ops.snapshot()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        # `world_process`: the world's hours computed ahead in a second process (sim.world.WorldAhead; a batch
+        # run from hour 0 to the horizon, with nothing changing the world meanwhile: no tabletop, no injects).
+        # This model's own policyholders then stay as built (its claims come from the other process's).
+        self._ahead: WorldAhead | None = WorldAhead(scenario, seed, self.horizon_h) if world_process else None
 
     # ------------------------------------------------------------------ clock
 
@@ -83,8 +89,12 @@ class ClaimsModel(mesa.Model):
             return
         before = len(self.claims)
         t0 = time.perf_counter()
-        for population in self.populations.values():
-            self.intake(population, population.step(h))
+        if self._ahead is not None:
+            for facts in self._ahead.hour(h):
+                self.make_claims(facts)
+        else:
+            for population in self.populations.values():
+                self.intake(population, population.step(h))
         self.incidents_by_hour.append(len(self.claims) - before)
         t1 = time.perf_counter()
         self.ops.calendar.release(h)
@@ -95,6 +105,12 @@ class ClaimsModel(mesa.Model):
         self.datacollector.collect(self)
         if h + 1 >= self.horizon_h:
             self.running = False
+            self._close_world_process()
+
+    def _close_world_process(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def run_until(self, end_time: float) -> None:
         """Advance to `end_time` hours, never past the horizon."""
@@ -141,29 +157,19 @@ class ClaimsModel(mesa.Model):
         Each claim draws from uniforms keyed by who, what and which time (never the plan), so the same
         incident has the same loss, channel and work content under every plan (common random numbers).
         """
-        reporting = getattr(self.spec.behaviour, population.name)
-        storm_end = self.hazard.storm_end_h
-        records = incidents.records
-        if not len(records):
-            return
-        keys = np.array([population.claim_key(i, k, o) for i, k, o in records.tolist()], dtype=np.uint64)
-        bases = self.streams.claim_bases(keys)
-        uniforms = keyed_uniforms(bases, INTAKE_SLOTS)  # the rest are drawn as the claim's story needs them
-        for j, (index, kind, _occurrence) in enumerate(records.tolist()):
-            u = uniforms[j]
-            region = int(population.region[index])
-            name = population.incident_types[kind]
-            incident_h = incidents.hour + float(u[Slot.INCIDENT_OFFSET])
-            claim = Claim(claim_id=len(self.claims), key=int(keys[j]), agent_type=population.singular,
-                          agent_id=population.agent_id(index), region=region, incident_type=name,
-                          incident_h=incident_h,
-                          loss_amount=round(population.loss(index, name, incidents.hour, float(u[Slot.LOSS])), 2),
-                          base=int(bases[j]), population=population.name, value=population.value(index),
-                          bi_cover=population.bi_covered(index))
-            claim.channel = choose_channel(reporting.channels, float(u[Slot.CHANNEL]))
-            delay_h = float(reporting.report_delay_h.ppf(float(u[Slot.REPORT_DELAY])))
-            report_from = max(incident_h, float(storm_end[region])) if reporting.report_after_storm else incident_h
-            self.register_claim(claim, report_from + delay_h)
+        self.make_claims(claim_facts(self.spec, self.hazard, self.streams, population, incidents))
+
+    def make_claims(self, facts: ClaimFacts) -> None:
+        """The claims of one population's hour, from their facts (sim.world.claim_facts), handed to the operation."""
+        agent_type, population = facts.singular, facts.population
+        for key, base, agent_id, region, name, incident_h, loss, value, bi, channel, report_at_h in zip(
+                facts.keys, facts.bases, facts.agent_ids, facts.regions, facts.incident_types, facts.incident_h,
+                facts.losses, facts.values, facts.bi_cover, facts.channels, facts.report_at_h, strict=True):
+            claim = Claim(claim_id=len(self.claims), key=key, agent_type=agent_type, agent_id=agent_id,
+                          region=region, incident_type=name, incident_h=incident_h, loss_amount=loss, base=base,
+                          population=population, value=value, bi_cover=bi)
+            claim.channel = channel
+            self.register_claim(claim, report_at_h)
 
     def register_claim(self, claim: Claim, report_at_h: float) -> None:
         """Record an incident in the log and hand the claim to the operation."""
@@ -220,6 +226,7 @@ class ClaimsModel(mesa.Model):
         object and open story, the SimPy operation, the policyholders and their agents) before the event log is
         sorted and the figures are made. Kept: the scenario, hazard, clock, hourly series and timings."""
         self._claim_count = len(self.claims)
+        self._close_world_process()
         self.claims = []
         self.remove_all_agents()
         self.populations = {}
@@ -250,18 +257,6 @@ def _hazard_value(variable: str, region: int, model: ClaimsModel) -> float:
 
 def _snapshot_value(key: str, model: ClaimsModel) -> float:
     return model.snapshot[key]
-
-
-def choose_channel(shares: dict[str, float], u: float) -> str:
-    """The reporting channel whose share interval holds u (shares in the scenario's order)."""
-    acc = 0.0
-    last = "phone"
-    for channel, share in shares.items():
-        acc += share
-        last = channel
-        if u < acc:
-            return channel
-    return last
 
 
 # A run makes millions of short-lived objects (claims, jobs, SimPy events) and keeps a few large ones; Python's

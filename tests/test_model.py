@@ -435,3 +435,37 @@ def test_a_released_run_keeps_its_figures_and_lets_go_of_the_operation(small_fil
     assert m.claims == [] and m.ops is None and m.env is None and m.populations == {} and len(m.agents) == 0
     with pytest.raises(RuntimeError, match="released"):
         m.record()
+
+
+@pytest.mark.parametrize("scenario", ["scenarios/north-china-blizzard.yaml", "scenarios/henan-flood-2021.yaml"])
+def test_the_world_process_gives_the_same_run(scenario: str) -> None:
+    """The world's hours computed ahead in a second process make the same claims, events and figures, bit for
+    bit (a blizzard's drivers and a flood's households, firms and farmers; the flood cut to 3 days at 1:20)."""
+    from sim.scenario.scale import scale_overrides
+
+    sf = load_scenario(scenario)
+    spec = sf.resolve("baseline")
+    if "henan" in scenario:
+        spec = sf.variant(scale_overrides(spec, 0.05))
+    runs = {}
+    for ahead in (False, True):
+        model = ClaimsModel(spec, hours=72, world_process=ahead)
+        model.run()
+        runs[ahead] = (model, model.record())
+    (alone, a), (paired, b) = runs[False], runs[True]
+    assert len(a.claims) > 500
+    pd.testing.assert_frame_equal(a.claims, b.claims)
+    assert set(a.events) == set(b.events)
+    for column in a.events:
+        assert np.array_equal(a.events[column], b.events[column], equal_nan=True), column
+    assert alone.incidents_by_hour == paired.incidents_by_hour
+    assert paired._ahead is None   # the world process is stopped at the horizon
+
+
+def test_a_world_process_that_stops_is_an_error_not_a_short_run(small_file) -> None:
+    model = ClaimsModel(small_file.resolve(), seed=2, world_process=True)
+    model._ahead._proc.terminate()   # long before it has imported anything (a new interpreter takes ~1 s)
+    model._ahead._proc.join()
+    with pytest.raises(RuntimeError, match="world process stopped before hour 0"):
+        model.step()
+    model._close_world_process()

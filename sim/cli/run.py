@@ -43,6 +43,11 @@ def run(
     skip_memory_check: Annotated[bool, typer.Option("--skip-memory-check", help="Run even if the estimate says "
                                                                                 "it needs more memory than this "
                                                                                 "machine has available.")] = False,
+    world_process: Annotated[bool | None, typer.Option(
+        "--world-process/--no-world-process",
+        help="Compute the world's hours (storm, incidents, new claims' facts) in a second process while this "
+             "one runs the operation: the same results, sooner on two cores. Default: on from 50,000 expected "
+             "claims when two cores are free.", show_default=False)] = None,
 ) -> None:
     """Run one scenario under one plan and seed; write results/<scenario>/<plan>/seed-<n>/."""
     from sim import estimate as size
@@ -79,7 +84,8 @@ def run(
             bar.update(task, completed=model.hour, claims=f"{model.claim_count:,}",
                        when=f"{when:%d %b %H:%M} (h {model.hour}/{horizon})")
 
-        result = runner.simulate(sf, plan, seed, hours, watch=show, release=True)
+        ahead = runner.use_world_process(est.claims) if world_process is None else world_process
+        result = runner.simulate(sf, plan, seed, hours, watch=show, release=True, world_process=ahead)
     folder = runner.write(result, folder, force)
     if not quiet:
         table = Table(title=f"{scenario.name} / {plan} / seed {seed}", show_header=True)
