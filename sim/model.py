@@ -110,6 +110,8 @@ class ClaimsModel(mesa.Model):
     def _close_world_process(self) -> None:
         if self._ahead is not None:
             self._ahead.close()
+            if self._ahead.peak_mb is not None:
+                self.timings["world_process_peak_mb"] = self._ahead.peak_mb
             self._ahead = None
 
     def run_until(self, end_time: float) -> None:

@@ -14,12 +14,14 @@ without it (tests/test_model.py checks).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -119,55 +121,95 @@ class HourlyWorld:
         return [claim_facts(self.spec, self.hazard, self.streams, p, p.step(h)) for p in self.populations.values()]
 
 
-def _serve(scenario: Scenario, seed: int, hours: int, conn: Connection) -> None:
-    """The world process: every hour's claim facts, in order, then the end."""
+def peak_mb() -> float | None:
+    """This process's own peak resident memory (VmHWM, MiB); None where /proc has no such line."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _serve(scenario: Scenario, seed: int, hours: int, out: BinaryIO) -> None:
+    """The world process: every hour's claim facts, in order, then the end with its peak memory."""
     try:
         world = HourlyWorld(scenario, seed)
         for h in range(hours):
-            conn.send((h, world.hour(h)))
+            pickle.dump((h, world.hour(h)), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()   # (the pipe holds a few hours: a world far ahead waits here)
+        pickle.dump((hours, peak_mb()), out, protocol=pickle.HIGHEST_PROTOCOL)
+    except BrokenPipeError:   # the model has stopped listening (closed early): nothing to report
+        return
     except BaseException:  # noqa: BLE001 - anything that stops the world is reported to the model, then it exits
-        conn.send((-1, traceback.format_exc(limit=4)))
-    finally:
-        conn.close()
+        pickle.dump((-1, traceback.format_exc(limit=4)), out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
 
 
 class WorldAhead:
     """A process that computes the world's hours [0, hours) ahead of the model that runs the operation.
 
-    The pipe holds a few hours at most (the world process waits when it is full), so it runs at most a little
-    ahead and its memory stays that of the policyholders. Started with `spawn`: a clean interpreter, nothing
-    inherited from this process's threads (a progress bar's, a library's)."""
+    A fresh interpreter (`python -m sim.world`, nothing inherited from this process's threads or main script)
+    is given the scenario and seed on its standard input and writes each hour's facts to its standard output;
+    the pipe holds a few hours at most, so it runs a little ahead and its memory stays that of the
+    policyholders."""
 
     def __init__(self, scenario: Scenario, seed: int, hours: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_serve, args=(scenario, seed, hours, child), daemon=True,
-                                 name="claimsim-world")
-        self._proc.start()
-        child.close()
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
+                                                           if p)}
+        self._proc = subprocess.Popen([sys.executable, "-m", "sim.world"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, env=env)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._out = self._proc.stdout
+        try:
+            pickle.dump((scenario, seed, hours), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.close()
+        except BrokenPipeError:   # it has stopped already: the first hour says so
+            pass
         self.hours = hours
+        self._next = 0   # the next hour to read
+        self.peak_mb: float | None = None   # the world process's peak memory, once it has finished
 
     def hour(self, h: int) -> list[ClaimFacts]:
         """Hour h's claim facts (hours are asked for in order, from 0)."""
         try:
-            got, payload = self._conn.recv()
-        except EOFError:
-            raise RuntimeError(f"the world process stopped before hour {h} (exit code {self._proc.exitcode})") \
+            got, payload = pickle.load(self._out)
+        except (EOFError, pickle.UnpicklingError, OSError):
+            raise RuntimeError(f"the world process stopped before hour {h} (exit code {self._proc.poll()})") \
                 from None
         if got == -1:
             raise RuntimeError(f"the world process failed at hour {h}:\n{payload}")
         if got != h:  # pragma: no cover - hours are always asked for in order
             raise RuntimeError(f"the world process sent hour {got}, the model is at hour {h}")
+        self._next = h + 1
         return payload
 
     def close(self) -> None:
-        """Stop the process (at once if it is still computing hours nobody will ask for)."""
-        if self._proc.is_alive():
-            self._proc.terminate()
-        self._proc.join(timeout=10)
-        self._conn.close()
+        """After the last hour, read its last word (its peak memory); before it, stop it at once."""
+        if self._next < self.hours:
+            self._proc.kill()
+        else:
+            try:
+                got, payload = pickle.load(self._out)
+                if got == self.hours:
+                    self.peak_mb = payload
+            except (EOFError, pickle.UnpicklingError, OSError):
+                pass
+        self._out.close()
+        self._proc.wait(timeout=30)
 
     def __del__(self) -> None:
         proc: Any = getattr(self, "_proc", None)
-        if proc is not None and proc.pid is not None and proc.pid != os.getpid() and proc.is_alive():
-            proc.terminate()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    from sim.world import _serve as serve  # the module's own name, so that what it sends unpickles as sim.world's
+
+    facts_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)   # anything else written to standard output goes to standard error, not into the facts
+    serve(*pickle.load(sys.stdin.buffer), out=facts_out)

@@ -464,8 +464,8 @@ def test_the_world_process_gives_the_same_run(scenario: str) -> None:
 
 def test_a_world_process_that_stops_is_an_error_not_a_short_run(small_file) -> None:
     model = ClaimsModel(small_file.resolve(), seed=2, world_process=True)
-    model._ahead._proc.terminate()   # long before it has imported anything (a new interpreter takes ~1 s)
-    model._ahead._proc.join()
+    model._ahead._proc.kill()   # long before it has imported anything (a new interpreter takes ~1 s)
+    model._ahead._proc.wait()
     with pytest.raises(RuntimeError, match="world process stopped before hour 0"):
         model.step()
     model._close_world_process()
