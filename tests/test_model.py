@@ -469,3 +469,22 @@ def test_a_world_process_that_stops_is_an_error_not_a_short_run(small_file) -> N
     with pytest.raises(RuntimeError, match="world process stopped before hour 0"):
         model.step()
     model._close_world_process()
+
+
+def test_a_run_leaves_next_to_no_cyclic_garbage() -> None:
+    """Runs have no automatic cyclic collection (sim.model.fewer_collections): that holds only while a claim's
+    story, its jobs and the staff leave no reference cycles behind, or memory would grow with every claim."""
+    import gc
+
+    from sim.model import fewer_collections
+
+    spec = load_scenario("scenarios/north-china-blizzard.yaml").resolve("baseline")
+    model = ClaimsModel(spec, hours=96)
+    gc.collect()
+    with fewer_collections():
+        assert not gc.isenabled()
+        model.run()
+        garbage = gc.collect()
+    assert gc.isenabled()
+    assert len(model.claims) > 2000
+    assert garbage < 300 + 0.01 * len(model.claims), garbage

@@ -35,6 +35,7 @@ class Operation:
         self.region_ids = scenario.region_ids
         self.calendar = Calendar(env)
         self.queues: dict[tuple[str, str], WorkQueue] = {}
+        self._queue_of: dict[tuple[str, int], WorkQueue] = {}   # (role, region) -> its queue
         self.staff: list[StaffMember] = []
         self.clock_offset_h = scenario.start.hour + scenario.start.minute / 60.0
         for role in ROLES:
@@ -218,10 +219,15 @@ class Operation:
     # ------------------------------------------------------------------ routing
 
     def queue(self, role: str, region: int) -> WorkQueue:
-        """The queue a claim from `region` joins for `role`."""
-        spec = self.ops.staff[role]
-        pool = self.region_ids[region] if isinstance(spec.headcount, dict) else SHARED_POOL
-        return self.queues[(role, pool)]
+        """The queue a claim from `region` joins for `role` (looked up once: a plan may change head counts but
+        not whether a role's pools are shared or by region, Operation.replan)."""
+        try:
+            return self._queue_of[(role, region)]
+        except KeyError:
+            spec = self.ops.staff[role]
+            pool = self.region_ids[region] if isinstance(spec.headcount, dict) else SHARED_POOL
+            queue = self._queue_of[(role, region)] = self.queues[(role, pool)]
+            return queue
 
     def models(self, role: str) -> bool:
         """Whether the role is a queue here (optional roles left out of the scenario are not)."""

@@ -14,7 +14,7 @@ import simpy
 
 from sim.ops.calendar import Calendar
 from sim.ops.log import Ev, EventLog
-from sim.ops.queues import Job, WorkQueue
+from sim.ops.queues import WorkQueue
 from sim.scenario import RosterSpec, StaffRole
 
 
@@ -158,7 +158,7 @@ class StaffMember:
                 self.gone.succeed()
 
     def _shifts(self, slot: int) -> Generator[simpy.Event, object, None]:
-        env = self.env
+        env, log = self.env, self.log
         while not self.retired:
             start, end = self.roster.window(env.now)
             if start > env.now:
@@ -188,7 +188,24 @@ class StaffMember:
                     if env.now >= end:  # handed over as the shift ended: the next person on shift takes it
                         queue.requeue(job)
                         break
-                yield from self.serve(job)
+                # the job itself (written out here: no generator made and delegated to for every job)
+                queue.taken(job)
+                self.busy += 1
+                queue.busy += 1
+                job.staff_id = self.staff_id
+                claim = job.claim
+                if not claim.first_contact:
+                    claim.first_contact = True
+                    log.add(env.now, claim.claim_id, Ev.FIRST_CONTACT, self.staff_id)
+                log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
+                if job._picked is not None:
+                    job._picked.succeed()
+                duration = job.duration
+                yield self._timeout(duration(self) if callable(duration) else duration)
+                log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
+                self.busy -= 1
+                queue.busy -= 1
+                job.done.succeed()
             self._clock_out()
 
     def retire(self) -> None:
@@ -199,26 +216,6 @@ class StaffMember:
             for slot, off in enumerate(self._off_shift):
                 if off:   # waiting for a shift that will not come: stopped now, not at the next shift's start
                     self._stop(slot)
-
-    def serve(self, job: Job) -> Generator[simpy.Event, object, None]:
-        env = self.env
-        self.queue.taken(job)
-        self.busy += 1
-        self.queue.busy += 1
-        job.staff_id = self.staff_id
-        claim = job.claim
-        if not claim.first_contact:
-            claim.first_contact = True
-            self.log.add(env.now, claim.claim_id, Ev.FIRST_CONTACT, self.staff_id)
-        self.log.add(env.now, claim.claim_id, job.start_code, self.staff_id, job.value)
-        if job._picked is not None:
-            job._picked.succeed()
-        duration = job.duration
-        yield self._timeout(duration(self) if callable(duration) else duration)
-        self.log.add(env.now, claim.claim_id, job.end_code, self.staff_id)
-        self.busy -= 1
-        self.queue.busy -= 1
-        job.done.succeed()
 
     def _clock_in(self) -> None:
         self._slots_at_work += 1

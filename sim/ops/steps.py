@@ -66,23 +66,28 @@ class Steps:
         return self.op.ops
 
     def work(self, claim: Claim, role: str, start: Ev, end: Ev, duration: float | Callable[[Any], float],
-             priority: int, value: float = math.nan, rank: float = 0.0) -> Story:
-        """A job for `role`: queued, then done by a staff member. A role the scenario leaves out (optional
-        roles) is not a queue: the job just takes its time."""
+             priority: int, value: float = math.nan, rank: float = 0.0) -> Story | tuple[simpy.Event, ...]:
+        """`yield from self.work(...)`: a job for `role`, queued, then done by a staff member. Queued at once,
+        when called; what is yielded from is the job's end (a tuple, not a generator: no frame of its own for
+        each of a catastrophe's millions of jobs). A role the scenario leaves out (optional roles) is not a
+        queue: the job just takes its time."""
         if not self.op.models(role):
-            self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=ROLE_STAGE[role])
-            self.log.add(self.env.now, claim.claim_id, start, value=value)
-            hours = duration(None) if callable(duration) else duration
-            yield self.op.calendar.timeout(max(hours, 0.0))
-            self.log.add(self.env.now, claim.claim_id, end)
-            return
+            return self._unqueued(claim, role, start, end, duration, value)
         job = Job(self.env, claim, start, end, duration, value)
         self.log.add(self.env.now, claim.claim_id, Ev.QUEUED, value=ROLE_STAGE[role])
         self.op.queue(role, claim.region).put(job, priority, rank)
-        yield job.done
+        return (job.done,)   # (its value is None, which a tuple's iterator accepts)
+
+    def _unqueued(self, claim: Claim, role: str, start: Ev, end: Ev, duration: float | Callable[[Any], float],
+                  value: float) -> Story:
+        self.log.add(self.env.now, claim.claim_id, Ev.STAGE, value=ROLE_STAGE[role])
+        self.log.add(self.env.now, claim.claim_id, start, value=value)
+        hours = duration(None) if callable(duration) else duration
+        yield self.op.calendar.timeout(max(hours, 0.0))
+        self.log.add(self.env.now, claim.claim_id, end)
 
     def minutes(self, claim: Claim, role: str, start: Ev, end: Ev, minutes: float, priority: int,
-                value: float = math.nan) -> Story:
+                value: float = math.nan) -> Story | tuple[simpy.Event, ...]:
         """A job of a fixed number of minutes (the job's own story: no generator of its own, one frame less for
         every claim waiting in a queue)."""
         hours = max(minutes, 0.0) / 60.0
