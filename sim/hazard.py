@@ -81,10 +81,23 @@ class HazardField:
     floodplain_cm: np.ndarray      # water on the river floodplain (given as river_depth_cm)
 
     def dry_from(self, region: int, hour: int, depth_cm: float) -> int:
-        """The first hour from `hour` on when the region's water is at most `depth_cm` (its horizon if never)."""
-        wet = np.maximum(self.ponding_cm[region, hour:], self.floodplain_cm[region, hour:]) > depth_cm
-        dry = np.flatnonzero(~wet)
-        return hour + int(dry[0]) if dry.size else self.hours
+        """The first hour from `hour` on when the region's water is at most `depth_cm` (its horizon if never).
+
+        Asked for every flooded claim's survey: answered from a table of the next dry hour, made once per region
+        and depth (a catastrophe asks hundreds of thousands of times)."""
+        cache: dict[tuple[int, float], list[int]] = self.__dict__.setdefault("_dry_from", {})
+        table = cache.get((region, depth_cm))
+        if table is None:
+            wet = np.maximum(self.ponding_cm[region], self.floodplain_cm[region]) > depth_cm
+            hours = self.hours
+            nxt = np.where(~wet, np.arange(hours), hours)
+            table = cache[(region, depth_cm)] = np.minimum.accumulate(nxt[::-1])[::-1].tolist()
+        return table[hour]
+
+    def speed_factor_at(self, region: int, hour: int) -> float:
+        """`speed_factor(hour)[region]`, without the other regions."""
+        h = min(max(hour, 0), self.hours - 1)
+        return 1.0 - WORST_ROAD_SLOWDOWN * float(self.road_index[region, h])
 
     @property
     def hours(self) -> int:

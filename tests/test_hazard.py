@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import build, minimal_doc
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import hazard
 from sim.hazard import build_hazard, derive, interpolate
@@ -139,6 +141,25 @@ def test_speed_factor_follows_road_index() -> None:
     assert 0.6 <= f[1] < 1.0
     assert np.array_equal(hz.speed_factor(100), hz.speed_factor(3))  # clipped to the horizon
     assert np.array_equal(hz.speed_factor(-5), hz.speed_factor(0))
+    for h in (-5, 0, 1, 2, 3, 100):   # the one-region form gives the same float, bit for bit
+        assert [hz.speed_factor_at(r, h) for r in (0, 1)] == hz.speed_factor(h).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(hours=st.integers(1, 40), seed=st.integers(0, 10_000), depth=st.sampled_from([0.0, 20.0, 30.0]))
+def test_dry_from_is_the_first_dry_hour(hours: int, seed: int, depth: float) -> None:
+    """The next-dry-hour table answers as a scan of the water from `hour` on would (the horizon if never dry)."""
+    rng = np.random.default_rng(seed)
+    hz = derive(("a", "b"), {v: np.zeros((2, hours)) for v in HAZARD_VARIABLES}, np.array([False, False]))
+    ponding = rng.choice([0.0, 10.0, 30.0, 50.0], size=(2, hours))
+    floodplain = rng.choice([0.0, 25.0, 60.0], size=(2, hours))
+    object.__setattr__(hz, "ponding_cm", ponding)
+    object.__setattr__(hz, "floodplain_cm", floodplain)
+    for region in (0, 1):
+        for hour in range(hours):
+            wet = np.maximum(ponding[region, hour:], floodplain[region, hour:]) > depth
+            dry = np.flatnonzero(~wet)
+            assert hz.dry_from(region, hour, depth) == (hour + int(dry[0]) if dry.size else hours)
 
 
 def test_storm_end() -> None:

@@ -10,6 +10,7 @@ the order they were filed.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 
@@ -41,11 +42,25 @@ class Calendar:
         return event
 
     def release(self, hour: int) -> None:
-        """Hand SimPy every wake-up due before the end of `hour` (call at the start of the hour)."""
-        now = self.env.now
+        """Hand SimPy every wake-up due before the end of `hour` (call at the start of the hour).
+
+        As `env.schedule` would, one by one in order (the same times, priorities and sequence numbers, so SimPy
+        runs them in the same order), but added to its queue at once and the heap rebuilt once: an hour of a
+        catastrophe releases thousands of wake-ups."""
+        env = self.env
+        now = env.now
+        queue, eid = env._queue, env._eid   # SimPy's event heap and sequence (what Environment.schedule uses)
+        added = False
         for h in range(self.released + 1, hour + 1):
-            for due, _, event in sorted(self._buckets.pop(h, ())):
+            bucket = self._buckets.pop(h, None)
+            if not bucket:
+                continue
+            bucket.sort()
+            for due, _, event in bucket:
                 event._ok = True   # as Event.succeed does, with the delay SimPy's timeouts use
                 event._value = None
-                self.env.schedule(event, NORMAL, max(due - now, 0.0))
+                queue.append((now + max(due - now, 0.0), NORMAL, next(eid), event))
+            added = True
+        if added:
+            heapq.heapify(queue)
         self.released = max(self.released, hour)

@@ -119,7 +119,7 @@ class Steps:
         """Hours to drive to the claim from the branch, on the roads of this hour."""
         region = self.regions[claim.region]
         km = region.service_radius_km * math.sqrt(radius_u) * ROAD_WINDING
-        slow_down = 1.0 - float(self.op.hazard.speed_factor(int(self.env.now))[claim.region])
+        slow_down = 1.0 - self.op.hazard.speed_factor_at(claim.region, int(self.env.now))
         factor = 1.0 - slow_down * (1.0 - self.ops.snow_chains)  # chains win back part of the slow-down
         speed = max(region.road_speed_kmh * factor, MIN_SPEED_KMH)
         return km / speed * self.op.travel_factor(claim.region, int(self.env.now))
