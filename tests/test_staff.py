@@ -411,3 +411,15 @@ def test_jobs_handed_back_return_to_their_places(ranked: bool) -> None:
     q.requeue(a)
     q.requeue(b)
     assert [q.pop(), q.pop(), q.pop(), q.pop()] == [a, b, c, None]
+
+
+def test_waits_ended_by_shifts_are_swept_out() -> None:
+    """Staff whose shifts end with no work leave ended waits behind in the queue's idle line; they are skipped,
+    and swept out once many, so a quiet pool's line does not grow with every shift of a long run."""
+    w = World()
+    members = [StaffMember(w.env, w.log, i, "assessment", "all", Roster(8, 17, 0), w.queue) for i in range(5)]
+    w.env.run(until=24 * 200)   # 200 days, 1,000 shifts, no job
+    assert len(w.queue._idle) <= 2 * (64 + len(members))   # (1,000 ended waits without the sweep)
+    job = w.submit(9.0, 0.5)   # (9 h from now) 09:00 on day 200: the first of them to start waiting takes it
+    w.env.run(until=24 * 201)
+    assert job.done.triggered and job.staff_id == 0

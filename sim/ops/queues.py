@@ -70,7 +70,10 @@ class WorkQueue:
         self._lanes: dict[int, deque[Job]] = {}   # first come, first served by priority, while nothing is ranked
         self._priorities: list[int] = []          # the lanes' priorities, in order
         self._ranked = False                      # a ranked job came: every job waits in the heap from then on
-        self._idle: dict[simpy.Event, None] = {}   # staff waiting for work, longest-waiting first
+        # staff waiting for work, longest-waiting first; a wait ended otherwise (shift over) is skipped when reached
+        # and swept out once such waits are many (a dict popped from its front would rescan its deleted slots)
+        self._idle: deque[simpy.Event] = deque()
+        self._ended_waits = 0
         self._seq = itertools.count()
         self.waiting = 0
         self.on_duty = 0   # staff of this queue on shift now (kept by the staff as they clock in and out)
@@ -92,9 +95,9 @@ class WorkQueue:
         self._offer(job)
 
     def _offer(self, job: Job, back: bool = False) -> None:
-        while self._idle:
-            waiter = next(iter(self._idle))
-            del self._idle[waiter]
+        idle = self._idle
+        while idle:
+            waiter = idle.popleft()
             if not waiter.triggered:
                 waiter.succeed(job)
                 return
@@ -148,11 +151,15 @@ class WorkQueue:
     def wait(self) -> simpy.Event:
         """An event that a job will be handed through (register as waiting for work)."""
         ev = self.env.event()
-        self._idle[ev] = None
+        self._idle.append(ev)
         return ev
 
     def stop_waiting(self, ev: simpy.Event) -> None:
-        self._idle.pop(ev, None)
+        """`ev`, a wait for work, ended without a job (the shift is over, or the person leaves)."""
+        self._ended_waits += 1
+        if self._ended_waits > 64 + len(self._idle) // 2:
+            self._idle = deque(w for w in self._idle if not w.triggered)
+            self._ended_waits = 0
 
     def cancel(self, job: Job) -> None:
         if not job.cancelled and (job._picked is None or not job._picked.triggered) and job.staff_id < 0:
