@@ -14,6 +14,7 @@ without it (tests/test_model.py checks).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -144,8 +145,10 @@ def _serve(scenario: Scenario, seed: int, hours: int, out: BinaryIO) -> None:
     except BrokenPipeError:   # the model has stopped listening (closed early): nothing to report
         return
     except BaseException:  # noqa: BLE001 - anything that stops the world is reported to the model, then it exits
-        pickle.dump((-1, traceback.format_exc(limit=4)), out, protocol=pickle.HIGHEST_PROTOCOL)
-    out.flush()
+        with contextlib.suppress(OSError):
+            pickle.dump((-1, traceback.format_exc(limit=4)), out, protocol=pickle.HIGHEST_PROTOCOL)
+    with contextlib.suppress(OSError):
+        out.flush()
 
 
 class WorldAhead:
@@ -160,8 +163,10 @@ class WorldAhead:
         package_root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
                                                            if p)}
+        # its own process group: a Ctrl-C at the terminal goes to the model, which stops it (or, gone, breaks its
+        # pipe: it ends at its next hour)
         self._proc = subprocess.Popen([sys.executable, "-m", "sim.world"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, env=env)
+                                      stdout=subprocess.PIPE, env=env, process_group=0)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._out = self._proc.stdout
         try:
