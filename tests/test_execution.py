@@ -367,3 +367,34 @@ def test_an_interrupt_stops_every_worker_and_a_rerun_resumes(tmp_path: Path, com
     summary = json.loads((out / result / "summary.json").read_text())
     assert summary["reused"] >= finished and summary["runs"] == 8
     assert not list(runs.glob("**/.*.partial"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c-to-the-group", "sigterm"])
+def test_an_interrupted_run_stops_its_world_process(tmp_path: Path, sig: int) -> None:
+    """`claimsim run --world-process` stopped mid-run: one line, 128 + the signal, no run folder, and the world
+    process (in a process group of its own) gone with it."""
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "scenarios/henan-flood-2021.yaml", "--out",
+                             str(tmp_path), "--world-process", "-q"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    world: list[psutil.Process] = []
+    while time.monotonic() < deadline and not world:
+        world = [c for c in parent.children() if "sim.world" in " ".join(c.cmdline())]
+        time.sleep(0.1)
+    assert world, proc.communicate()
+    time.sleep(2)   # well into the run
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert f"interrupted ({signal.Signals(sig).name})" in err and "Traceback" not in err, err
+    deadline = time.monotonic() + 10
+    while world[0].is_running() and world[0].status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not world[0].is_running() or world[0].status() == psutil.STATUS_ZOMBIE
+    assert not list(tmp_path.glob("**/summary.json"))
